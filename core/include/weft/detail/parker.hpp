@@ -1,0 +1,143 @@
+// The parker: how one blocked thread or task sleeps until another wakes it.
+//
+// A parker holds one wake-up token. `unpark()` sets the token (and wakes the sleeper);
+// `park_until(deadline)` consumes the token or sleeps until it is set or the deadline passes.
+// Parks may return spuriously (a stale token from an earlier wait, a futex interrupted), so
+// every caller loops on its own condition (normally: its waiter's state). That rule is what lets
+// a waker touch a parker after the woken side has moved on: parkers are never freed while their
+// thread or task may still be named in a waiter — thread parkers are recycled through a pool
+// (type-stable memory), task parkers live in the task object, which the runtime pools too — so
+// a late `unpark` at worst leaves one stale token that the next park absorbs.
+//
+// Two kinds, chosen when the parker is made and never changed:
+//   thread parker (task_ == nullptr): spin (per wait_strategy), then futex wait on state_ with an
+//     absolute CLOCK_MONOTONIC deadline; a short final spin for deadlines closer than 100 us.
+//   task parker (task_ != nullptr): the runtime suspends the task's fiber and hands its worker
+//     back to the scheduler (park_task_until / unpark_task, defined by the runtime in core/src).
+//
+// Invariants:
+//   I1  state_ is `notified` iff a token is available (set by unpark, not yet consumed).
+//   I2  state_ is `parked` only while the owner is inside park_until and may be asleep.
+// Protocol:
+//   state_  unpark(): exchange(notified) by any thread; park_until(): CAS/exchange by the owner only.
+// Orderings:
+//   P1  unpark's exchange(release) -> park's acquire load/CAS that consumes the token: whatever
+//       the waker wrote before unpark (a waiter's selected state, a hand-off packet) is visible
+//       to the woken side.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include <weft/wait_strategy.hpp>
+
+namespace weft::detail {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+/// "No deadline": park until unparked.
+inline constexpr time_point no_deadline = time_point::max();
+
+/// A green thread; defined by the runtime (core/src). Opaque here.
+struct task;
+
+class parker {
+ public:
+  /// The token word. `empty`: no token, owner not asleep; `notified`: a token is waiting;
+  /// `parked`: the owner is (about to be) asleep and the waker must wake it explicitly.
+  enum class state : std::uint32_t { empty = 0, notified = 1, parked = 2 };
+
+  explicit parker(task* owner = nullptr) noexcept : task_(owner) {}
+  parker(const parker&) = delete;
+  parker& operator=(const parker&) = delete;
+
+  /// Sleeps until a token is available (consumes it, returns true) or `deadline` passes
+  /// (returns false). May return true spuriously. Only the owner calls it.
+  bool park_until(time_point deadline) noexcept;
+  /// Makes a token available and wakes the owner if it sleeps. Any thread; never blocks.
+  /// Memory ordering: everything the caller did before unpark() is visible to the owner after
+  /// the park_until() that consumes this token returns.
+  void unpark() noexcept;
+
+  task* owner_task() const noexcept { return task_; }
+
+  // The token word, exposed to the runtime's task parking (park_task_until / unpark_task),
+  // which implements the same protocol for fibers.
+  std::atomic<state> state_{state::empty};
+
+ private:
+  bool park_thread_until(time_point deadline) noexcept;
+  task* const task_;  // set once at construction: nullptr for a thread parker
+};
+
+// ---- hooks between the parker and the runtime (defined in core/src by the runtime) ----
+
+/// The task running on this thread, or nullptr on a plain OS thread (also inside a worker's
+/// scheduler loop, between tasks). Written only by the runtime when it switches fibers.
+extern constinit thread_local task* current_task_tls;
+
+/// The calling task's parker. Precondition: current_task_tls != nullptr.
+parker& task_parker(task* t) noexcept;
+/// Suspend the calling task (p.owner_task() == current task) until p has a token or the
+/// deadline passes; same contract as parker::park_until.
+bool park_task_until(parker& p, time_point deadline) noexcept;
+/// Make p's task runnable if it is parked (the runtime's side of parker::unpark for tasks).
+void unpark_task(parker& p) noexcept;
+
+/// The calling OS thread's parker (created on first use, recycled at thread exit).
+parker& thread_parker() noexcept;
+
+/// The parker of whoever is calling: its task's, or its thread's.
+inline parker& current_parker() noexcept {
+  task* t = current_task_tls;
+  return t != nullptr ? task_parker(t) : thread_parker();
+}
+
+/// True when called from inside a weft task.
+inline bool in_task() noexcept { return current_task_tls != nullptr; }
+
+/// Spin budget for a waiter that is about to park: spins (checking `done`) per this thread's
+/// wait_strategy and the adaptive rule; returns true if `done()` became true while spinning.
+/// Tasks never spin here (their worker has other tasks to run).
+template <class Done>
+bool spin_until(Done&& done) noexcept;
+
+/// Adaptive-spin admission: at most `max_spinners()` threads spin at once; the rest park at once.
+bool try_begin_spin() noexcept;
+void end_spin() noexcept;
+
+}  // namespace weft::detail
+
+#include <weft/detail/backoff.hpp>
+
+namespace weft::detail {
+
+template <class Done>
+bool spin_until(Done&& done) noexcept {
+  if (in_task()) return done();
+  switch (this_thread::get_wait_strategy()) {
+    case wait_strategy::park:
+      return done();
+    case wait_strategy::spin:
+      // The caller's park loop spins for good in spin mode (see parker::park_until).
+      return done();
+    case wait_strategy::adaptive:
+      break;
+  }
+  if (done()) return true;
+  if (!try_begin_spin()) return false;
+  backoff b;
+  bool ok = false;
+  while (!b.is_completed()) {
+    if (done()) {
+      ok = true;
+      break;
+    }
+    b.snooze();
+  }
+  end_spin();
+  return ok;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,35 @@
+// Platform constants: the cache-line size used to pad shared atomics apart, and the CPU relax
+// instruction used in every spin loop. Each is one definition per architecture; nothing else in
+// weft writes a literal line size or an inline `pause`.
+#pragma once
+
+#include <cstddef>
+
+namespace weft::detail {
+
+// The destructive-interference size used for padding.
+// x86-64: 128, not 64: Intel's L2 "spatial prefetcher" fetches lines in adjacent pairs, so two
+//   atomics 64 bytes apart still bounce together (Intel optimization manual, 2.5.5.4; the same
+//   choice as crossbeam-utils' CachePadded and folly's hardware_destructive_interference_size).
+// ARM64: 128: Apple M-series and Cortex-A7x big cores use 128-byte lines or prefetch pairs.
+// Measured on this project's 2-core x86-64 VM in bench/RESULTS.md ("cache-line size").
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__powerpc64__)
+inline constexpr std::size_t cache_line_size = 128;
+#else
+inline constexpr std::size_t cache_line_size = 64;
+#endif
+
+/// One CPU relax instruction: tells the core we are spinning (saves power, yields the pipeline to
+/// the sibling hyper-thread, and avoids the memory-order-violation flush when the spin ends).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  // `yield` is a hint the big cores ignore; `isb` stalls ~10-40 ns, close to x86's pause.
+  asm volatile("isb" ::: "memory");
+#else
+  asm volatile("" ::: "memory");
+#endif
+}
+
+}  // namespace weft::detail
