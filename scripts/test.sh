@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The test command (what CI runs, through .ci/run). Stages, in order, failing fast:
+#   release   cmake --workflow --preset ci-release: gcc Release -Werror, every test, weft_check_headers
+#   contract  the API contract check of ../shared/contract (its README's command, from the repo root)
+#   install   cmake --install into build/install-prefix, then tests/install_consumer (find_package)
+#             and tests/fetchcontent_consumer (FetchContent) are configured, built and run
+#   tsan      cmake --workflow --preset ci-tsan  (clang-14, ThreadSanitizer)
+#   asan      cmake --workflow --preset ci-asan  (gcc, AddressSanitizer + UBSan)
+# Usage: scripts/test.sh [--quick] [--stage NAME]...   (--quick = release + contract)
+# The last line printed is "N passed, M failed", counting the ctest tests of all stages run
+# (a stage that fails outside ctest, e.g. a compile error, counts as one failure); the exit
+# status is non-zero if anything failed. Logs: build/test-logs/<stage>.log.
+set -uo pipefail
+
+self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+root=$(cd "$(dirname "$self")/.." && pwd)
+cd "$root"
+
+all_stages=(release contract install tsan asan)
+stages=()
+usage() { sed -n '2,12p' "$self" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case "$1" in
+    --quick) stages+=(release contract) ;;
+    --stage) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; stages+=("$2"); shift ;;
+    --stage=*) stages+=("${1#--stage=}") ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "test.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+((${#stages[@]})) || stages=("${all_stages[@]}")
+for s in "${stages[@]}"; do
+  [[ " ${all_stages[*]} " == *" $s "* ]] || { echo "test.sh: unknown stage '$s' (stages: ${all_stages[*]})" >&2; exit 2; }
+done
+
+"$root/scripts/deps.sh" || { echo "test.sh: scripts/deps.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+
+ncpu=$(nproc 2>/dev/null || echo 2)
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$ncpu}"
+export CTEST_PARALLEL_LEVEL="${CTEST_PARALLEL_LEVEL:-$ncpu}"
+export CTEST_OUTPUT_ON_FAILURE=1
+
+# The specs live beside the repository: <clone>/../shared (locally /work/main/../shared).
+shared_dir="../shared"
+log_dir="$root/build/test-logs"
+mkdir -p "$log_dir"
+
+# --- stages (each runs in a subshell with set -e, from the repo root) -----------------------
+stage_release() { cmake --workflow --preset ci-release; }
+stage_tsan()    { cmake --workflow --preset ci-tsan; }
+stage_asan()    { cmake --workflow --preset ci-asan; }
+
+stage_contract() {
+  if [[ ! -f "$shared_dir/contract/CMakeLists.txt" ]]; then
+    echo "test.sh: FATAL: the API contract check is missing: expected $root/$shared_dir/contract" >&2
+    echo "test.sh: CI must place a copy of shared/ beside the clone (<clone>/../shared)." >&2
+    return 1
+  fi
+  # Exactly the command of ../shared/contract/README.md, run from the repo root.
+  cmake -S ../shared/contract -B build/contract -DWEFT_SOURCE_DIR=$PWD && cmake --build build/contract && ctest --test-dir build/contract
+}
+
+stage_install() {
+  local prefix="$root/build/install-prefix"
+  rm -rf "$prefix" build/install_consumer build/fetchcontent_consumer
+  cmake -S . -B build/install-lib -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_BENCHMARKS=OFF -DWEFT_BUILD_EXAMPLES=OFF \
+    -DCMAKE_INSTALL_PREFIX="$prefix"
+  cmake --build build/install-lib
+  cmake --install build/install-lib
+  echo "--- installed files:"
+  (cd "$prefix" && find . -type f | sort)
+  test -f "$prefix/include/weft/weft.hpp"
+  test -f "$prefix/lib/cmake/weft/weftConfig.cmake"
+
+  echo "--- find_package consumer (tests/install_consumer)"
+  cmake -S tests/install_consumer -B build/install_consumer -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix"
+  cmake --build build/install_consumer
+  build/install_consumer/consumer
+
+  echo "--- FetchContent consumer (tests/fetchcontent_consumer)"
+  cmake -S tests/fetchcontent_consumer -B build/fetchcontent_consumer -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release -DWEFT_SOURCE_DIR="$root"
+  cmake --build build/fetchcontent_consumer
+  build/fetchcontent_consumer/consumer
+}
+
+# --- driver ----------------------------------------------------------------------------------
+total_passed=0 total_failed=0
+summary=()
+overall_start=$SECONDS
+for stage in "${stages[@]}"; do
+  log="$log_dir/$stage.log"
+  echo
+  echo "=================================================================================="
+  echo "=== stage: $stage"
+  echo "=================================================================================="
+  start=$SECONDS
+  ( set -e; "stage_$stage" ) 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  elapsed=$((SECONDS - start))
+
+  # ctest prints "NN% tests passed, F tests failed out of T" once per run.
+  passed=0 failed=0
+  while read -r f t; do
+    passed=$((passed + t - f)); failed=$((failed + f))
+  done < <(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$log")
+  if ((rc != 0 && failed == 0)); then failed=1; fi   # failed outside ctest (configure, build, run)
+  total_passed=$((total_passed + passed)); total_failed=$((total_failed + failed))
+
+  if ((rc == 0)); then verdict=PASS; else verdict="FAIL (exit $rc)"; fi
+  line=$(printf '%-9s %-14s %5d s  ctest: %d passed, %d failed' "$stage" "$verdict" "$elapsed" "$passed" "$failed")
+  summary+=("$line")
+  echo "=== stage $stage: $verdict in ${elapsed} s (log: ${log#"$root"/})"
+  ((rc == 0)) || break
+done
+
+echo
+echo "=================================================================================="
+echo "=== summary (total $((SECONDS - overall_start)) s)"
+printf '%s\n' "${summary[@]}"
+echo "$total_passed passed, $total_failed failed"
+((total_failed == 0))
