@@ -97,47 +97,8 @@ inline parker& current_parker() noexcept {
 /// True when called from inside a weft task.
 inline bool in_task() noexcept { return current_task_tls != nullptr; }
 
-/// Spin budget for a waiter that is about to park: spins (checking `done`) per this thread's
-/// wait_strategy and the adaptive rule; returns true if `done()` became true while spinning.
-/// Tasks never spin here (their worker has other tasks to run).
-template <class Done>
-bool spin_until(Done&& done) noexcept;
-
 /// Adaptive-spin admission: at most `max_spinners()` threads spin at once; the rest park at once.
 bool try_begin_spin() noexcept;
 void end_spin() noexcept;
-
-}  // namespace weft::detail
-
-#include <weft/detail/backoff.hpp>
-
-namespace weft::detail {
-
-template <class Done>
-bool spin_until(Done&& done) noexcept {
-  if (in_task()) return done();
-  switch (this_thread::get_wait_strategy()) {
-    case wait_strategy::park:
-      return done();
-    case wait_strategy::spin:
-      // The caller's park loop spins for good in spin mode (see parker::park_until).
-      return done();
-    case wait_strategy::adaptive:
-      break;
-  }
-  if (done()) return true;
-  if (!try_begin_spin()) return false;
-  backoff b;
-  bool ok = false;
-  while (!b.is_completed()) {
-    if (done()) {
-      ok = true;
-      break;
-    }
-    b.snooze();
-  }
-  end_spin();
-  return ok;
-}
 
 }  // namespace weft::detail

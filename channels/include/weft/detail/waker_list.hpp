@@ -1,0 +1,154 @@
+// Waker lists: the blocked operations of one side of one channel (or of a context's done()).
+//
+// An entry is a node on the blocked side's stack that points at its waiter and names the case
+// (`op`) it stands for, plus an optional hand-off packet (rendezvous). Entries form an intrusive
+// doubly-linked FIFO list, so registering allocates nothing. `waiter_queue` is the bare list
+// (callers hold some lock); `waker_list` adds its own spin lock and an `is_empty` flag read
+// without the lock, so the fast path of a send or receive never touches the lock when nobody
+// waits.
+//
+// Invariants:
+//   I1  An entry is linked iff `linked` is true; only code holding the list's lock links or
+//       unlinks it, and a waker unlinks an entry before its waiter can observe `selected`.
+//   I2  empty_ == (head_ == nullptr) whenever the lock is free.
+// Protocol:
+//   entries   linked/unlinked under the lock; a blocked side always unregisters (under the lock)
+//             before its frame dies, so a linked entry is always alive.
+//   empty_    written under the lock, read anywhere.
+// Orderings:
+//   P1  empty_.store(false, seq_cst) in register  vs  empty_.load(seq_cst) in notify_one: the
+//       registering side then re-checks the channel with seq_cst loads, the notifying side made
+//       its change with a seq_cst store/RMW before loading empty_. Store->load on both sides (the
+//       SB pattern): with acquire/release both could miss each other and a wake-up is lost; with
+//       seq_cst at least one side sees the other.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include <weft/detail/spin_lock.hpp>
+#include <weft/detail/waiter.hpp>
+
+namespace weft::detail {
+
+struct waker_entry {
+  waiter* w = nullptr;       // the blocked operation
+  std::size_t op = 0;        // which case of that operation (0 for a plain send/recv)
+  void* packet = nullptr;    // flavor-specific hand-off slot (rendezvous), else nullptr
+  waker_entry* prev = nullptr;
+  waker_entry* next = nullptr;
+  bool linked = false;
+};
+
+/// A bare intrusive FIFO of entries; the caller provides the locking.
+class waiter_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+
+  void push(waker_entry& e) noexcept {
+    e.prev = tail_;
+    e.next = nullptr;
+    if (tail_ != nullptr) tail_->next = &e; else head_ = &e;
+    tail_ = &e;
+    e.linked = true;
+  }
+
+  void remove(waker_entry& e) noexcept {
+    if (!e.linked) return;
+    if (e.prev != nullptr) e.prev->next = e.next; else head_ = e.next;
+    if (e.next != nullptr) e.next->prev = e.prev; else tail_ = e.prev;
+    e.prev = e.next = nullptr;
+    e.linked = false;
+  }
+
+  /// Selects and unlinks the first entry whose waiter is not `self` and accepts the CAS.
+  /// Entries whose waiter already left `waiting` (aborted, or selected through another case)
+  /// are unlinked too: they can never be selected again. Returns nullptr if none.
+  waker_entry* select_one(const waiter* self) noexcept {
+    waker_entry* e = head_;
+    while (e != nullptr) {
+      waker_entry* next = e->next;
+      if (e->w != self) {
+        if (e->w->try_select(waiter::selected(e->op))) {
+          remove(*e);
+          return e;
+        }
+        // Its waiter is done with waiting; it will unregister (a no-op once unlinked).
+        if (e->w->state() != waiter::waiting) remove(*e);
+      }
+      e = next;
+    }
+    return nullptr;
+  }
+
+  /// Moves every waiting waiter to `disconnected`, unlinks every entry and unparks the winners.
+  /// Unparking under the caller's lock is fine: close is rare and unpark never blocks.
+  void disconnect_all() noexcept {
+    while (head_ != nullptr) {
+      waker_entry* e = head_;
+      remove(*e);
+      if (e->w->try_select(waiter::disconnected)) e->w->parker().unpark();
+    }
+  }
+
+ private:
+  waker_entry* head_ = nullptr;
+  waker_entry* tail_ = nullptr;
+};
+
+/// A waiter_queue with its own lock and a lock-free emptiness hint.
+class waker_list {
+ public:
+  /// True if some operation may be waiting. seq_cst: P1.
+  bool has_waiters() const noexcept { return !empty_.load(std::memory_order_seq_cst); }
+
+  void register_entry(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    q_.push(e);
+    // seq_cst: P1 (the registering side's store before its seq_cst re-check of the channel).
+    empty_.store(false, std::memory_order_seq_cst);
+  }
+
+  void unregister_entry(waker_entry& e) noexcept {
+    // Always take the lock, even if `linked` looks false: a waker may be unlinking the entry right
+    // now, and when we return no waker may still hold a pointer into our frame.
+    spin_guard g(lock_);
+    q_.remove(e);
+    // relaxed: written under the lock; readers that need ordering use has_waiters() (seq_cst)
+    // and a stale `false` only costs them one lock round trip.
+    if (q_.empty()) empty_.store(true, std::memory_order_relaxed);
+  }
+
+  /// Wakes one waiting operation, if any. Called after a change that may let it proceed.
+  void notify_one() noexcept {
+    if (has_waiters()) notify_one_slow();
+  }
+
+  /// Wakes every waiting operation with `disconnected` (close, last handle of a side gone).
+  void disconnect_all() noexcept {
+    spin_guard g(lock_);
+    q_.disconnect_all();
+    // relaxed: under the lock, see unregister_entry.
+    empty_.store(true, std::memory_order_relaxed);
+  }
+
+ private:
+  [[gnu::noinline]] void notify_one_slow() noexcept {
+    parker* p = nullptr;
+    {
+      spin_guard g(lock_);
+      if (waker_entry* e = q_.select_one(nullptr)) p = &e->w->parker();
+      // relaxed: under the lock, see unregister_entry.
+      if (q_.empty()) empty_.store(true, std::memory_order_relaxed);
+    }
+    // Outside the lock: the entry may be gone now, but parkers are type-stable (parker.hpp).
+    if (p != nullptr) p->unpark();
+  }
+
+  spin_lock lock_;
+  waiter_queue q_;
+  std::atomic<bool> empty_{true};
+};
+
+}  // namespace weft::detail

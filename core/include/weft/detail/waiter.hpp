@@ -1,0 +1,92 @@
+// The waiter: one blocked operation (a send, a recv, a whole select) waiting to be chosen.
+//
+// A waiter lives on the blocked side's stack for the duration of one wait. It is registered in
+// one or more waker lists (one per select case) through waker entries that point back at it.
+// Whoever makes a case ready (a sender, a receiver, a close, a context cancel) tries to *select*
+// the waiter with one CAS on its state word; the single CAS decides the winner when several
+// cases become ready at once. The blocked side can *abort* (deadline passed, or it noticed
+// readiness itself during registration) with a CAS from the same starting value, so exactly one
+// of {selected(op), aborted, disconnected} ends the wait.
+//
+// Invariants:
+//   I1  state_ leaves `waiting` exactly once, by one successful CAS.
+//   I2  After a waker's CAS moved state_ to selected(op) it may still write the case's hand-off
+//       packet (rendezvous); the blocked side waits for that packet's own ready flag, never for
+//       the waiter. After its CAS the waker touches only the packet and the parker.
+// Protocol:
+//   state_   CAS from `waiting` by any waker (select/disconnect) or by the owner (abort).
+//   parker_  set at construction; read by the waker that selected the waiter, to unpark it.
+// Orderings:
+//   P1  select CAS(acq_rel) -> owner's acquire load of state_: what the waker did before the CAS
+//       (e.g. freeing a ring slot) is visible to the owner when it sees `selected`.
+//   P2  parker::unpark(release) -> parker::park_until(acquire): the wake-up itself.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <weft/detail/parker.hpp>
+
+namespace weft::detail {
+
+class waiter {
+ public:
+  // State word values; selected(op) = selected_base + op.
+  //   waiting:      registered, asleep or about to be; any waker may select it.
+  //   aborted:      the owner gave up (deadline passed or it found a case ready on its own);
+  //                 wakers skip it.
+  //   disconnected: a close/disconnect woke it; the owner retries every case and finds one closed.
+  //   selected(op): case `op` was chosen by a waker; for a rendezvous the waker now completes the
+  //                 hand-off through that case's packet; for ring flavors the owner retries `op`.
+  static constexpr std::uintptr_t waiting = 0;
+  static constexpr std::uintptr_t aborted = 1;
+  static constexpr std::uintptr_t disconnected = 2;
+  static constexpr std::uintptr_t selected_base = 3;
+
+  explicit waiter(parker& p) noexcept : parker_(&p) {}
+  waiter(const waiter&) = delete;
+  waiter& operator=(const waiter&) = delete;
+
+  /// Waker side: claim this waiter for case `op` (or `disconnected` with op = ~0). Returns true if
+  /// this call won. The caller must then unpark: `p = &parker(); ...; p->unpark()`.
+  bool try_select(std::uintptr_t new_state) noexcept {
+    std::uintptr_t expected = waiting;
+    // acq_rel: release publishes the waker's prior writes to the owner (P1); acquire orders the
+    // waker's later packet writes after winning. Failure relaxed: nothing is read through it.
+    return state_.compare_exchange_strong(expected, new_state, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed);
+  }
+  static constexpr std::uintptr_t selected(std::size_t op) noexcept { return selected_base + op; }
+
+  /// Owner side: give up waiting. Returns the final state (aborted if the abort won).
+  std::uintptr_t abort() noexcept {
+    std::uintptr_t expected = waiting;
+    // acq_rel: on failure we must see what the winning waker published (P1), hence acquire on
+    // the failure path too.
+    if (state_.compare_exchange_strong(expected, aborted, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+      return aborted;
+    return expected;
+  }
+
+  /// Owner side: the current state. acquire: P1.
+  std::uintptr_t state() const noexcept { return state_.load(std::memory_order_acquire); }
+
+  /// Owner side: sleep until the state leaves `waiting` or the deadline passes (then abort).
+  /// Returns the final state.
+  std::uintptr_t wait_until(time_point deadline) noexcept {
+    for (;;) {
+      std::uintptr_t s = state();
+      if (s != waiting) return s;
+      if (!parker_->park_until(deadline)) return abort();
+    }
+  }
+
+  detail::parker& parker() const noexcept { return *parker_; }
+
+ private:
+  std::atomic<std::uintptr_t> state_{waiting};
+  detail::parker* parker_;
+};
+
+}  // namespace weft::detail
