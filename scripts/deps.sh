@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages weft needs to build, test and benchmark, if any is missing.
 # Idempotent: when everything is installed it only checks (no apt-get, no network).
-# Uses sudo when not run as root.
+# Uses sudo when not run as root. (make: the API contract check uses the default generator.)
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ clang clang-14 libclang-rt-14-dev python3
+  cmake make ninja-build g++ clang clang-14 libclang-rt-14-dev python3
   libboost-context-dev libconcurrentqueue-dev libbenchmark-dev libgtest-dev
 )
 
