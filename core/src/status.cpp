@@ -25,7 +25,7 @@ std::ostream& operator<<(std::ostream& os, status s) { return os << to_string(s)
 
 namespace detail {
 
-void throw_error(status code, const char* what, std::source_location where) {
+void throw_error(status code, const char* what, source_location where) {
   std::string msg = "weft: ";
   msg += what;
   msg += " [";

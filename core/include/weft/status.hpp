@@ -17,7 +17,7 @@
 #include <exception>
 #include <iosfwd>
 #include <new>
-#include <source_location>
+#include <weft/detail/source_location.hpp>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -56,7 +56,7 @@ class error : public std::runtime_error {
 namespace detail {
 /// Throws weft::error(code) with "<what> (at file:line in function)". Cold; never inlined.
 [[noreturn, gnu::cold, gnu::noinline]] void throw_error(
-    status code, const char* what, std::source_location where = std::source_location::current());
+    status code, const char* what, detail::source_location where = detail::source_location::current());
 /// Throws for result::value() on a non-ok result.
 [[noreturn, gnu::cold, gnu::noinline]] void throw_result(status code, const std::exception_ptr& e);
 }  // namespace detail
