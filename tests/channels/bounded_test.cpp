@@ -1,0 +1,136 @@
+// Bounded channels (capacity >= 1): a ring of `capacity` slots; sends block while it is full.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <weft/weft.hpp>
+
+#include "../support/helpers.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using weft::status;
+using weft::test::clock;
+using weft::test::leak_check;
+using weft::test::tracked;
+
+class BoundedChan : public ::testing::TestWithParam<weft::test::exec> {
+ protected:
+  weft::test::exec ex() const { return GetParam(); }
+};
+INSTANTIATE_TEST_SUITE_P(Exec, BoundedChan, weft::test::exec_values(), weft::test::exec_param_name);
+
+TEST_P(BoundedChan, CapacityIsTheConstructorArgument) {
+  for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{1000},
+                          std::size_t{1} << 16}) {
+    auto [tx, rx] = weft::make_chan<int>(cap);
+    EXPECT_EQ(tx.capacity(), cap);
+    EXPECT_EQ(rx.capacity(), cap);
+  }
+}
+
+TEST_P(BoundedChan, HoldsExactlyCapacityValuesForEveryCapacity) {
+  for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{64},
+                          std::size_t{100}}) {
+    auto [tx, rx] = weft::make_chan<int>(cap);
+    for (std::size_t i = 0; i < cap; ++i) ASSERT_EQ(tx.try_send(static_cast<int>(i)), status::ok) << cap;
+    EXPECT_EQ(tx.try_send(-1), status::full) << "capacity " << cap;
+    EXPECT_EQ(tx.size(), cap);
+    ASSERT_TRUE(rx.try_recv());
+    EXPECT_EQ(tx.try_send(-1), status::ok) << "one slot freed, capacity " << cap;
+    EXPECT_EQ(tx.try_send(-1), status::full);
+  }
+}
+
+TEST_P(BoundedChan, FifoOrderSurvivesManyWrapArounds) {
+  auto [tx, rx] = weft::make_chan<int>(3);
+  int next_send = 0, next_recv = 0;
+  ASSERT_EQ(tx.try_send(next_send++), status::ok);  // one value always in flight: head != 0 mod 3
+  for (int round = 0; round < 500; ++round) {
+    const int burst = 1 + round % 2;
+    for (int i = 0; i < burst; ++i) ASSERT_EQ(tx.try_send(next_send++), status::ok);
+    for (int i = 0; i < burst; ++i) {
+      auto r = rx.try_recv();
+      ASSERT_TRUE(r);
+      ASSERT_EQ(*r, next_recv++);
+    }
+  }
+  ASSERT_EQ(*rx.try_recv(), next_recv++);
+  EXPECT_EQ(next_recv, next_send);
+}
+
+TEST_P(BoundedChan, SendBlocksWhileFullAndResumesWhenASlotFrees) {
+  auto [tx, rx] = weft::make_chan<int>(2);
+  ASSERT_EQ(tx.try_send(0), status::ok);
+  ASSERT_EQ(tx.try_send(1), status::ok);
+  std::atomic<bool> returned{false};
+  weft::test::run_concurrently(
+      ex(),
+      [&, tx = tx]() mutable {
+        EXPECT_EQ(tx.send(2), status::ok);
+        returned.store(true);
+      },
+      [&, rx = rx]() mutable {
+        weft::test::let_others_block(5ms);
+        EXPECT_FALSE(returned.load()) << "send on a full channel returned without room";
+        EXPECT_EQ(rx.size(), 2u);
+        EXPECT_EQ(*rx.recv(), 0);
+        weft::test::wait_until([&] { return returned.load(); }, "blocked send after a slot freed");
+        EXPECT_EQ(*rx.recv(), 1);
+        EXPECT_EQ(*rx.recv(), 2);
+      });
+}
+
+TEST_P(BoundedChan, EveryBlockedSenderCompletesAsSlotsFree) {
+  leak_check guard;
+  {
+    auto [tx, rx] = weft::make_chan<tracked>(1);
+    constexpr int senders = 4;
+    std::vector<int> got;
+    weft::test::run_concurrently_n(ex(), senders + 1, [&, tx = tx, rx = rx](std::size_t i) mutable {
+      if (i < senders) {
+        EXPECT_EQ(tx.send(tracked(static_cast<int>(i))), status::ok);
+      } else {
+        for (int k = 0; k < senders; ++k) {
+          weft::test::let_others_block(500us);
+          auto r = rx.recv();
+          ASSERT_TRUE(r);
+          got.push_back(r->value());
+        }
+      }
+    });
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3}));
+    EXPECT_EQ(rx.try_recv().code(), status::empty);
+  }
+}
+
+TEST_P(BoundedChan, BlockedReceiversEachGetOneValue) {
+  auto [tx, rx] = weft::make_chan<int>(2);
+  constexpr int receivers = 4;
+  std::atomic<int> sum{0};
+  weft::test::run_concurrently_n(ex(), receivers + 1, [&, tx = tx, rx = rx](std::size_t i) mutable {
+    if (i < receivers) {
+      auto r = rx.recv();
+      ASSERT_TRUE(r);
+      sum.fetch_add(*r);
+    } else {
+      weft::test::let_others_block();
+      for (int k = 1; k <= receivers; ++k) EXPECT_EQ(tx.send(k), status::ok);
+    }
+  });
+  EXPECT_EQ(sum.load(), 1 + 2 + 3 + 4);
+}
+
+TEST_P(BoundedChan, LargeCapacityWorks) {
+  auto [tx, rx] = weft::make_chan<int>(std::size_t{1} << 16);
+  for (int i = 0; i < (1 << 16); ++i) ASSERT_EQ(tx.try_send(i), status::ok);
+  EXPECT_EQ(tx.try_send(0), status::full);
+  for (int i = 0; i < (1 << 16); ++i) ASSERT_EQ(*rx.try_recv(), i);
+}
+
+}  // namespace
