@@ -39,7 +39,9 @@ checksum expected_tagged(std::uint64_t producers, std::uint64_t per_producer) {
 rep_result run_w1(const exec& ex, const options& opt) {
   rep_result res;
   const std::uint64_t n = scaled(opt, 10'000'000);
-  auto [tx, rx] = weft::make_chan<std::uint64_t>(capacity);
+  auto ch = weft::make_chan<std::uint64_t>(capacity);
+  weft::sender<std::uint64_t>& tx = ch.tx;  // not a structured binding: clang 14 cannot capture one
+  weft::receiver<std::uint64_t>& rx = ch.rx;
   checksum got;
   std::uint64_t out_of_order = 0;
   std::array<std::string, 2> errs{};  // one slot per body: no shared writes
@@ -84,7 +86,9 @@ rep_result run_w2(const exec& ex, const options& opt) {
   constexpr int producers = 4, consumers = 4;
   const std::uint64_t n = scaled(opt, 4'000'000, producers, producers);
   const std::uint64_t per_producer = n / producers;
-  auto [tx, rx] = weft::make_chan<std::uint64_t>(capacity);
+  auto ch = weft::make_chan<std::uint64_t>(capacity);
+  weft::sender<std::uint64_t>& tx = ch.tx;  // not a structured binding: clang 14 cannot capture one
+  weft::receiver<std::uint64_t>& rx = ch.rx;
   std::array<checksum, consumers> got{};
   std::array<std::uint64_t, consumers> out_of_order{};
   std::array<std::string, producers + consumers> errs{};

@@ -23,7 +23,9 @@ rep_result run_w10(const exec& ex, const options& opt) {
   constexpr std::int64_t timeout_ns = std::chrono::nanoseconds(timeout).count();
   rep_result res;
   const std::uint64_t n = scaled(opt, 20'000, 10);
-  auto [tx, rx] = weft::make_chan<std::uint64_t>(1);
+  auto ch = weft::make_chan<std::uint64_t>(1);
+  weft::sender<std::uint64_t>& tx = ch.tx;  // not a structured binding: clang 14 cannot capture one
+  weft::receiver<std::uint64_t>& rx = ch.rx;
   std::vector<std::int64_t> over(n, 0);
   std::uint64_t not_timeout = 0, early = 0;
   run_one(ex, [&] {
