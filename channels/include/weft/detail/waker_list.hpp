@@ -45,6 +45,7 @@ struct waker_entry {
 class waiter_queue {
  public:
   bool empty() const noexcept { return head_ == nullptr; }
+  const waker_entry* front() const noexcept { return head_; }
 
   void push(waker_entry& e) noexcept {
     e.prev = tail_;
@@ -88,7 +89,7 @@ class waiter_queue {
     while (head_ != nullptr) {
       waker_entry* e = head_;
       remove(*e);
-      if (e->w->try_select(waiter::disconnected)) e->w->parker().unpark();
+      if (e->w->try_select(waiter::disconnected)) e->w->get_parker().unpark();
     }
   }
 
@@ -138,7 +139,7 @@ class waker_list {
     parker* p = nullptr;
     {
       spin_guard g(lock_);
-      if (waker_entry* e = q_.select_one(nullptr)) p = &e->w->parker();
+      if (waker_entry* e = q_.select_one(nullptr)) p = &e->w->get_parker();
       // relaxed: under the lock, see unregister_entry.
       if (q_.empty()) empty_.store(true, std::memory_order_relaxed);
     }

@@ -82,7 +82,7 @@ class waiter {
     }
   }
 
-  detail::parker& parker() const noexcept { return *parker_; }
+  detail::parker& get_parker() const noexcept { return *parker_; }
 
  private:
   std::atomic<std::uintptr_t> state_{waiting};

@@ -1,0 +1,263 @@
+// The bounded flavor (capacity >= 1): a lock-free ring of slots, each with a sequence stamp.
+//
+// The algorithm is the array queue of Dmitry Vyukov as refined by crossbeam-channel's `array`
+// flavor (a stamp per slot; head and tail carry a lap counter above the index; a mark bit in
+// tail closes the channel). Written here for weft: the fast path is one CAS on head or tail plus
+// one stamp store; waker lists are touched only when `has_waiters()` says someone waits.
+//
+// Positions: tail and head are `lap | index` where index < cap_ and lap is a multiple of
+// one_lap_ (a power of two > 2*cap_ ... see make); tail additionally carries mark_bit_ once
+// closed (by close(), the last sender or the last receiver leaving).
+//
+// Invariants:
+//   I1  A slot's stamp is `pos` while it is free for the send at position `pos`, and `pos + 1`
+//       while it holds the value sent at `pos`; a receive at `pos` sets it to `pos + one_lap_`
+//       (free for the next lap).
+//   I2  head <= tail (ignoring the mark bit) and tail - head <= cap_ in position order.
+//   I3  At rest (no operation in flight), a parked receiver implies an empty ring and a parked
+//       sender implies a full or closed one.
+// Protocol (who may touch what):
+//   slot.storage  written only by the sender whose CAS moved `tail` past it, read (moved out and
+//                 destroyed) only by the receiver whose CAS moved `head` past it; the stamp
+//                 hands it over.
+//   head_/tail_   CAS by receivers/senders; tail_ fetch_or by close.
+// Orderings:
+//   P1  slot stamp store(seq_cst) in the commit  ->  stamp load(acquire) in start_*: the value
+//       (or the freed slot) is visible before the stamp says so. seq_cst rather than release
+//       because of P2.
+//   P2  commit's stamp store(seq_cst) -> notify's has_waiters() load(seq_cst); waiter side:
+//       register's seq_cst store -> is_ready()'s seq_cst loads. Store->load on both sides: with
+//       acq/rel both can miss each other and a wake-up is lost (waker_list.hpp P1).
+//   P3  close's tail fetch_or(seq_cst) -> then disconnect_all under each list's lock; a waiter
+//       registering later re-checks with seq_cst loads and sees the mark bit.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include <weft/detail/backoff.hpp>
+#include <weft/detail/chan_state.hpp>
+#include <weft/detail/platform.hpp>
+#include <weft/detail/waker_list.hpp>
+#include <weft/status.hpp>
+
+namespace weft::detail {
+
+template <class T>
+class bounded_chan final : public chan_state<T> {
+  static constexpr bool nothrow_move = std::is_nothrow_move_constructible_v<T>;
+  struct slot {
+    std::atomic<std::size_t> stamp;
+    bool poisoned;  // only for throwing moves: the send claimed the slot but its move threw
+    alignas(T) unsigned char storage[sizeof(T)];
+    T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+  };
+
+ public:
+  /// Precondition: cap >= 1. Throws std::bad_alloc (the caller turns it into weft::error).
+  explicit bounded_chan(std::size_t cap)
+      : chan_state<T>(flavor::bounded, 1, 1), cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2) {
+    buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * cap_, std::align_val_t(alignof(slot))));
+    for (std::size_t i = 0; i < cap_; ++i) ::new (&buffer_[i].stamp) std::atomic<std::size_t>(i);
+  }
+
+  ~bounded_chan() override {
+    // Single-threaded now: destroy every value still inside (exactly once), then the buffer.
+    // relaxed: no other thread touches the channel any more (the destroy_ exchange ordered it).
+    std::size_t head = head_.load(std::memory_order_relaxed);
+    const std::size_t tail = tail_.load(std::memory_order_relaxed) & ~mark_bit_;
+    while (head != tail) {
+      const std::size_t index = head & (mark_bit_ - 1);
+      if (nothrow_move || !buffer_[index].poisoned) buffer_[index].value()->~T();
+      head = index + 1 < cap_ ? head + 1 : (head & ~(one_lap_ - 1)) + one_lap_;
+    }
+    for (std::size_t i = 0; i < cap_; ++i) buffer_[i].stamp.~atomic();
+    ::operator delete(buffer_, std::align_val_t(alignof(slot)));
+  }
+
+  std::size_t capacity() const noexcept { return cap_; }
+
+  /// ok (v moved into the ring), full, or closed; v untouched unless ok.
+  status try_send(T& v) noexcept(nothrow_move) {
+    backoff b;
+    // relaxed: a starting guess; the CAS below validates it.
+    std::size_t tail = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (tail & mark_bit_) return status::closed;
+      const std::size_t index = tail & (mark_bit_ - 1);
+      const std::size_t lap = tail & ~(one_lap_ - 1);
+      const std::size_t next = index + 1 < cap_ ? tail + 1 : lap + one_lap_;
+      slot& s = buffer_[index];
+      // acquire: P1 (the receiver that freed this slot has finished reading it).
+      const std::size_t stamp = s.stamp.load(std::memory_order_acquire);
+      if (stamp == tail) {
+        // seq_cst on success: part of P2's single total order (a receiver's is_ready reads
+        // tail); relaxed on failure: we only retry with the fresher value.
+        if (tail_.compare_exchange_weak(tail, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          commit_send(s, tail, v);
+          return status::ok;
+        }
+        b.spin();
+      } else if (stamp + one_lap_ == tail + 1) {
+        // The slot still holds last lap's value: full, unless head moved meanwhile.
+        // seq_cst: a linearizable `full` must compare against the current head.
+        const std::size_t head = head_.load(std::memory_order_seq_cst);
+        if (head + one_lap_ == tail) return status::full;
+        b.spin();
+        // relaxed: retry guess.
+        tail = tail_.load(std::memory_order_relaxed);
+      } else {
+        // A sender of this lap is between its CAS and its stamp store: wait for it.
+        b.snooze();
+        // relaxed: retry guess.
+        tail = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  /// ok (a value), empty, or closed (closed and drained).
+  result<T> try_recv() noexcept(nothrow_move) {
+    backoff b;
+    // relaxed: a starting guess; the CAS validates it.
+    std::size_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::size_t index = head & (mark_bit_ - 1);
+      const std::size_t lap = head & ~(one_lap_ - 1);
+      slot& s = buffer_[index];
+      // acquire: P1 (the sender's value is visible once the stamp says full).
+      const std::size_t stamp = s.stamp.load(std::memory_order_acquire);
+      if (head + 1 == stamp) {
+        const std::size_t next = index + 1 < cap_ ? head + 1 : lap + one_lap_;
+        // seq_cst on success: in P2's total order (a sender's full check and is_ready read
+        // head); relaxed on failure: retry with the fresher value.
+        if (head_.compare_exchange_weak(head, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          if constexpr (!nothrow_move) {
+            if (s.poisoned) {  // a send whose move threw: nothing to deliver, free the slot
+              // seq_cst: as the normal path below.
+              s.stamp.store(head + one_lap_, std::memory_order_seq_cst);
+              senders_.notify_one();
+              // relaxed: retry guess.
+              head = head_.load(std::memory_order_relaxed);
+              continue;
+            }
+          }
+          T* p = s.value();
+          result<T> out(std::move(*p));
+          p->~T();
+          // seq_cst: P1 + P2 (the slot is free for the sender one lap later, then we look for
+          // blocked senders).
+          s.stamp.store(head + one_lap_, std::memory_order_seq_cst);
+          senders_.notify_one();
+          return out;
+        }
+        b.spin();
+      } else if (stamp == head) {
+        // seq_cst: P2/P3 (see the close bit and the latest tail).
+        const std::size_t tail = tail_.load(std::memory_order_seq_cst);
+        if ((tail & ~mark_bit_) == head) return (tail & mark_bit_) ? status::closed : status::empty;
+        b.spin();
+        // relaxed: retry guess.
+        head = head_.load(std::memory_order_relaxed);
+      } else {
+        b.snooze();
+        // relaxed: retry guess.
+        head = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  /// A send would not return full (it may still lose a race). seq_cst loads: P2/P3.
+  bool send_ready() const noexcept {
+    const std::size_t tail = tail_.load(std::memory_order_seq_cst);
+    if (tail & mark_bit_) return true;
+    const std::size_t head = head_.load(std::memory_order_seq_cst);
+    return head + one_lap_ != tail;
+  }
+  /// A receive would not return empty. seq_cst loads: P2/P3.
+  bool recv_ready() const noexcept {
+    const std::size_t head = head_.load(std::memory_order_seq_cst);
+    const std::size_t tail = tail_.load(std::memory_order_seq_cst);
+    return (tail & ~mark_bit_) != head || (tail & mark_bit_) != 0;
+  }
+
+  bool is_closed() const noexcept {
+    // acquire: a caller that sees closed may rely on the close having happened-before.
+    return (tail_.load(std::memory_order_acquire) & mark_bit_) != 0;
+  }
+
+  std::size_t size() const noexcept {
+    for (;;) {
+      // relaxed x3: a snapshot for size(); the re-read of tail makes head/tail consistent;
+      // nothing is published through it.
+      const std::size_t tail = tail_.load(std::memory_order_relaxed) & ~mark_bit_;
+      const std::size_t head = head_.load(std::memory_order_relaxed);
+      if ((tail_.load(std::memory_order_relaxed) & ~mark_bit_) != tail) continue;
+      const std::size_t hix = head & (mark_bit_ - 1), tix = tail & (mark_bit_ - 1);
+      if (hix < tix) return tix - hix;
+      if (hix > tix) return cap_ - hix + tix;
+      return tail == head ? 0 : cap_;
+    }
+  }
+
+  /// Sets the mark bit; returns true if this call closed the channel.
+  bool close() noexcept {
+    // seq_cst: P3.
+    const std::size_t old = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
+    if (old & mark_bit_) return false;
+    senders_.disconnect_all();
+    receivers_.disconnect_all();
+    return true;
+  }
+  void disconnect_senders() noexcept override { close(); }
+  void disconnect_receivers() noexcept override { close(); }
+
+  waker_list& senders() noexcept { return senders_; }
+  waker_list& receivers() noexcept { return receivers_; }
+
+ private:
+  // A throwing move constructor must not leave a claimed slot empty forever: the slot is marked
+  // poisoned (receivers skip it), the stamp still advances, and the exception reaches the sender
+  // with its value as the move constructor left it (the strong guarantee of T's move, if any).
+  void commit_send(slot& s, std::size_t tail, T& v) noexcept(nothrow_move) {
+    if constexpr (nothrow_move) {
+      ::new (static_cast<void*>(s.storage)) T(std::move(v));
+    } else {
+      try {
+        ::new (static_cast<void*>(s.storage)) T(std::move(v));
+        s.poisoned = false;
+      } catch (...) {
+        s.poisoned = true;
+        // seq_cst: as below; the receiver that skips the slot frees it.
+        s.stamp.store(tail + 1, std::memory_order_seq_cst);
+        receivers_.notify_one();
+        throw;
+      }
+    }
+    // seq_cst: P1 + P2 (publish the value, then look for parked receivers).
+    s.stamp.store(tail + 1, std::memory_order_seq_cst);
+    receivers_.notify_one();
+  }
+
+  static std::size_t next_pow2(std::size_t n) noexcept {
+    std::size_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+  }
+
+  const std::size_t cap_;
+  const std::size_t mark_bit_;  // the closed bit of tail; also 1 + the largest index
+  const std::size_t one_lap_;   // the lap increment
+  slot* buffer_ = nullptr;
+  alignas(cache_line_size) std::atomic<std::size_t> head_{0};  // receivers only, via CAS; I2
+  alignas(cache_line_size) std::atomic<std::size_t> tail_{0};  // senders via CAS, close via fetch_or
+  alignas(cache_line_size) waker_list senders_;     // blocked senders (ring full)
+  alignas(cache_line_size) waker_list receivers_;   // blocked receivers (ring empty)
+
+  static_assert(sizeof(std::size_t) == 8, "positions need 64 bits: lap counters must not wrap in practice");
+};
+
+}  // namespace weft::detail

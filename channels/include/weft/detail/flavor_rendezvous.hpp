@@ -1,0 +1,308 @@
+// The unbuffered flavor (capacity 0): rendezvous by direct hand-off between waiter packets.
+//
+// A send completes only when a receiver has taken the value. Whichever side arrives second finds
+// the other's registered entry, selects its waiter with one CAS, and moves the value across
+// (receiver-first: the sender constructs the value in the receiver's packet; sender-first: the
+// receiver moves it out of the sender's packet, which points at the sender's own object). Then
+// it sets the packet's `ready` flag and unparks. Pairing happens under one short spin lock per
+// channel (as in Go and crossbeam's `zero` flavor): pairing two waiters and the disconnected flag
+// must change together. The hand-off itself happens outside the lock.
+//
+// Invariants:
+//   I1  Both waiter lists hold only entries of operations that were waiting when linked; an entry
+//       is unlinked before its waiter can return (unregister takes the lock).
+//   I2  A sender's value leaves its object only through the one receiver that selected the
+//       sender's waiter; a send that did not complete (timeout, closed, cancelled) never moved it.
+//   I3  disconnected_ set => both lists were emptied with `disconnected` and stay empty.
+// Protocol (who may touch what):
+//   packet.value   (sender-first) the sender's object: read only by the receiver that selected
+//                  the sender, before it sets ready. (receiver-first) the receiver's slot: written
+//                  only by the sender that selected the receiver, before it sets ready.
+//   packet.ready   set once by the selecting side; the selected side waits for it before it
+//                  returns (its frame holds the packet).
+// Orderings:
+//   P1  ready.store(release) -> ready.load(acquire): the hand-off of the value (either way).
+//   P2  everything else is ordered by the lock (pairing) and the waiter CAS (waiter.hpp P1).
+//   P3  has_*_ flags: written under the lock with seq_cst, read without it (seq_cst) by the
+//       try_ fast path to avoid the lock when nobody waits; a stale read only makes a try_ say
+//       full/empty when a partner registered at that very moment, which is a valid linearization
+//       (the partner's registration had not completed).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include <weft/detail/backoff.hpp>
+#include <weft/detail/chan_state.hpp>
+#include <weft/detail/spin_lock.hpp>
+#include <weft/detail/waiter.hpp>
+#include <weft/detail/waker_list.hpp>
+#include <weft/status.hpp>
+
+namespace weft::detail {
+
+template <class T>
+struct rendezvous_packet {
+  T* src = nullptr;  // sender-first: the sender's object
+  alignas(T) unsigned char slot[sizeof(T)];  // receiver-first: where the sender constructs it
+  std::atomic<bool> ready{false};
+  bool has_value = false;  // receiver-first: the slot holds a value (false: the move threw)
+
+  T* slot_value() noexcept { return std::launder(reinterpret_cast<T*>(slot)); }
+  /// Selected side: wait until the partner finished the hand-off (it is already running).
+  void wait_ready() const noexcept {
+    backoff b;
+    // acquire: P1.
+    while (!ready.load(std::memory_order_acquire)) b.snooze();
+  }
+};
+
+template <class T>
+class rendezvous_chan final : public chan_state<T> {
+ public:
+  using packet = rendezvous_packet<T>;
+
+  rendezvous_chan() noexcept : chan_state<T>(flavor::rendezvous, 1, 1) {}
+
+  /// ok (a waiting receiver took v), full (no receiver waiting), closed. `self`: the calling
+  /// select's waiter (never pair with our own other case), or nullptr.
+  status try_send(T& v, const waiter* self = nullptr) {
+    // seq_cst: P3.
+    if (!has_receivers_.load(std::memory_order_seq_cst)) {
+      return closed_.load(std::memory_order_seq_cst) ? status::closed : status::full;  // seq_cst: P3
+    }
+    waker_entry* e;
+    {
+      spin_guard g(lock_);
+      if (closed_.load(std::memory_order_relaxed)) return status::closed;  // relaxed: under the lock
+      e = receivers_.select_one(self);
+      update_flags();
+    }
+    if (e == nullptr) return status::full;
+    give(*e, v);
+    return status::ok;
+  }
+
+  /// ok (took a waiting sender's value), empty, closed.
+  result<T> try_recv(const waiter* self = nullptr) {
+    // seq_cst: P3.
+    if (!has_senders_.load(std::memory_order_seq_cst)) {
+      return closed_.load(std::memory_order_seq_cst) ? result<T>(status::closed) : result<T>(status::empty);
+    }
+    waker_entry* e;
+    {
+      spin_guard g(lock_);
+      e = senders_.select_one(self);
+      update_flags();
+      if (e == nullptr) return closed_.load(std::memory_order_relaxed) ? result<T>(status::closed) : result<T>(status::empty);
+    }
+    return take(*e);
+  }
+
+  // ---- registration (blocking send/recv and select) ----
+  /// Registers a sender's entry (e.packet -> a packet whose src is the value) unless a receiver
+  /// is waiting or the channel is closed; returns false in that case (try again instead).
+  bool register_sender(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    if (closed_.load(std::memory_order_relaxed) || !receivers_.empty()) return false;  // relaxed: under the lock
+    senders_.push(e);
+    update_flags();
+    return true;
+  }
+  bool register_receiver(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    if (closed_.load(std::memory_order_relaxed) || !senders_.empty()) return false;  // relaxed: under the lock
+    receivers_.push(e);
+    update_flags();
+    return true;
+  }
+  /// Registration for select: registers even when a partner waits (the select re-checks).
+  void register_sender_always(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    senders_.push(e);
+    update_flags();
+  }
+  void register_receiver_always(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    receivers_.push(e);
+    update_flags();
+  }
+  void unregister_sender(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    senders_.remove(e);
+    update_flags();
+  }
+  void unregister_receiver(waker_entry& e) noexcept {
+    spin_guard g(lock_);
+    receivers_.remove(e);
+    update_flags();
+  }
+  /// A send could pair now (a receiver not `self` waits) or would see closed.
+  bool send_ready(const waiter* self) noexcept {
+    spin_guard g(lock_);
+    return closed_.load(std::memory_order_relaxed) || has_other(receivers_peek(), self);  // relaxed: under the lock
+  }
+  bool recv_ready(const waiter* self) noexcept {
+    spin_guard g(lock_);
+    return closed_.load(std::memory_order_relaxed) || has_other(senders_peek(), self);  // relaxed: under the lock
+  }
+
+  bool is_closed() const noexcept {
+    // acquire: a caller that sees closed may rely on the close having happened-before.
+    return closed_.load(std::memory_order_acquire);
+  }
+
+  bool close() noexcept {
+    spin_guard g(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return false;  // relaxed: under the lock
+    // seq_cst: P3.
+    closed_.store(true, std::memory_order_seq_cst);
+    senders_.disconnect_all();
+    receivers_.disconnect_all();
+    update_flags();
+    return true;
+  }
+  void disconnect_senders() noexcept override { close(); }
+  void disconnect_receivers() noexcept override { close(); }
+
+  /// Selected side's completion, sender: wait until the receiver has moved the value out.
+  static void finish_send(packet& p) noexcept { p.wait_ready(); }
+  /// Selected side's completion, receiver: wait for the value, then move it out of the packet.
+  static result<T> finish_recv(packet& p) {
+    p.wait_ready();
+    if (!p.has_value) return status::closed;  // unreachable unless the sender's move threw
+    T* v = p.slot_value();
+    result<T> out(std::move(*v));
+    v->~T();
+    return out;
+  }
+
+ private:
+  // Receiver-first hand-off: e was a waiting receiver we selected; construct v in its packet.
+  void give(waker_entry& e, T& v) {
+    packet& p = *static_cast<packet*>(e.packet);
+    parker& pk = e.w->get_parker();
+    try {
+      ::new (static_cast<void*>(p.slot)) T(std::move(v));
+      p.has_value = true;
+    } catch (...) {
+      p.has_value = false;
+      // release: P1 (the receiver may return now).
+      p.ready.store(true, std::memory_order_release);
+      pk.unpark();
+      throw;
+    }
+    // release: P1.
+    p.ready.store(true, std::memory_order_release);
+    pk.unpark();
+  }
+  // Sender-first hand-off: e was a waiting sender we selected; move its value out.
+  result<T> take(waker_entry& e) {
+    packet& p = *static_cast<packet*>(e.packet);
+    parker& pk = e.w->get_parker();
+    struct release_on_exit {
+      packet& p;
+      parker& pk;
+      ~release_on_exit() {
+        // release: P1 (the sender's object is no longer read after this).
+        p.ready.store(true, std::memory_order_release);
+        pk.unpark();
+      }
+    } done{p, pk};
+    return result<T>(std::move(*p.src));
+  }
+
+  const waker_entry* receivers_peek() const noexcept { return receivers_.front(); }
+  const waker_entry* senders_peek() const noexcept { return senders_.front(); }
+  static bool has_other(const waker_entry* e, const waiter* self) noexcept {
+    for (; e != nullptr; e = e->next)
+      if (e->w != self && e->w->state() == waiter::waiting) return true;
+    return false;
+  }
+  void update_flags() noexcept {
+    // seq_cst: P3 (written under the lock; read by the try_ fast paths without it).
+    has_senders_.store(!senders_.empty(), std::memory_order_seq_cst);
+    has_receivers_.store(!receivers_.empty(), std::memory_order_seq_cst);
+  }
+
+  spin_lock lock_;
+  waiter_queue senders_;    // blocked senders, each entry's packet has src set
+  waiter_queue receivers_;  // blocked receivers, each entry's packet receives the value
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> has_senders_{false};
+  std::atomic<bool> has_receivers_{false};
+};
+
+}  // namespace weft::detail
+
+namespace weft::detail {
+
+/// Blocking send on a rendezvous channel (after try_send said full). Returns ok only once a
+/// receiver has taken v; on any other status v is untouched (I2).
+template <class T>
+[[gnu::noinline]] status rendezvous_send_slow(rendezvous_chan<T>& c, T& v, time_point deadline, context_state* ctx) {
+  const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
+  for (;;) {
+    if (ctx != nullptr) {
+      if (status e = context_err(ctx); e != status::ok) return e;
+    }
+    if (d != no_deadline && clock::now() >= d) return status::timeout;
+    waiter w(current_parker());
+    rendezvous_packet<T> p;
+    p.src = &v;
+    waker_entry e{&w, 0, &p};
+    if (!c.register_sender(e)) {  // a receiver waits, or closed: complete at once
+      if (status st = c.try_send(v); st != status::full) return st;
+      continue;
+    }
+    waker_entry ce{&w, 1};
+    if (ctx != nullptr) {
+      context_register(ctx, ce);
+      if (context_err(ctx) != status::ok) w.abort();
+    }
+    const std::uintptr_t s = w.wait_until(d);
+    if (ctx != nullptr) context_unregister(ctx, ce);
+    if (s == waiter::selected(0)) {  // a receiver is taking v (it unlinked our entry)
+      rendezvous_chan<T>::finish_send(p);
+      return status::ok;
+    }
+    c.unregister_sender(e);
+    if (status st = c.try_send(v); st != status::full) return st;
+  }
+}
+
+/// Blocking receive on a rendezvous channel (after try_recv said empty).
+template <class T>
+[[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline, context_state* ctx) {
+  const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
+  for (;;) {
+    if (ctx != nullptr) {
+      if (status e = context_err(ctx); e != status::ok) return e;
+    }
+    if (d != no_deadline && clock::now() >= d) return status::timeout;
+    waiter w(current_parker());
+    rendezvous_packet<T> p;
+    waker_entry e{&w, 0, &p};
+    if (!c.register_receiver(e)) {  // a sender waits, or closed
+      result<T> r = c.try_recv();
+      if (r.code() != status::empty) return r;
+      continue;
+    }
+    waker_entry ce{&w, 1};
+    if (ctx != nullptr) {
+      context_register(ctx, ce);
+      if (context_err(ctx) != status::ok) w.abort();
+    }
+    const std::uintptr_t s = w.wait_until(d);
+    if (ctx != nullptr) context_unregister(ctx, ce);
+    if (s == waiter::selected(0)) return rendezvous_chan<T>::finish_recv(p);
+    c.unregister_receiver(e);
+    result<T> r = c.try_recv();
+    if (r.code() != status::empty) return r;
+  }
+}
+
+}  // namespace weft::detail
