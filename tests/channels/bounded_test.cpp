@@ -27,7 +27,9 @@ INSTANTIATE_TEST_SUITE_P(Exec, BoundedChan, weft::test::exec_values(), weft::tes
 TEST_P(BoundedChan, CapacityIsTheConstructorArgument) {
   for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{1000},
                           std::size_t{1} << 16}) {
-    auto [tx, rx] = weft::make_chan<int>(cap);
+    auto the_chan = weft::make_chan<int>(cap);
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     EXPECT_EQ(tx.capacity(), cap);
     EXPECT_EQ(rx.capacity(), cap);
   }
@@ -36,7 +38,9 @@ TEST_P(BoundedChan, CapacityIsTheConstructorArgument) {
 TEST_P(BoundedChan, HoldsExactlyCapacityValuesForEveryCapacity) {
   for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{64},
                           std::size_t{100}}) {
-    auto [tx, rx] = weft::make_chan<int>(cap);
+    auto the_chan = weft::make_chan<int>(cap);
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     for (std::size_t i = 0; i < cap; ++i) ASSERT_EQ(tx.try_send(static_cast<int>(i)), status::ok) << cap;
     EXPECT_EQ(tx.try_send(-1), status::full) << "capacity " << cap;
     EXPECT_EQ(tx.size(), cap);
@@ -47,7 +51,9 @@ TEST_P(BoundedChan, HoldsExactlyCapacityValuesForEveryCapacity) {
 }
 
 TEST_P(BoundedChan, FifoOrderSurvivesManyWrapArounds) {
-  auto [tx, rx] = weft::make_chan<int>(3);
+  auto the_chan = weft::make_chan<int>(3);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   int next_send = 0, next_recv = 0;
   ASSERT_EQ(tx.try_send(next_send++), status::ok);  // one value always in flight: head != 0 mod 3
   for (int round = 0; round < 500; ++round) {
@@ -64,7 +70,9 @@ TEST_P(BoundedChan, FifoOrderSurvivesManyWrapArounds) {
 }
 
 TEST_P(BoundedChan, SendBlocksWhileFullAndResumesWhenASlotFrees) {
-  auto [tx, rx] = weft::make_chan<int>(2);
+  auto the_chan = weft::make_chan<int>(2);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   ASSERT_EQ(tx.try_send(0), status::ok);
   ASSERT_EQ(tx.try_send(1), status::ok);
   std::atomic<bool> returned{false};
@@ -88,7 +96,9 @@ TEST_P(BoundedChan, SendBlocksWhileFullAndResumesWhenASlotFrees) {
 TEST_P(BoundedChan, EveryBlockedSenderCompletesAsSlotsFree) {
   leak_check guard;
   {
-    auto [tx, rx] = weft::make_chan<tracked>(1);
+    auto the_chan = weft::make_chan<tracked>(1);
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     constexpr int senders = 4;
     std::vector<int> got;
     weft::test::run_concurrently_n(ex(), senders + 1, [&, tx = tx, rx = rx](std::size_t i) mutable {
@@ -110,7 +120,9 @@ TEST_P(BoundedChan, EveryBlockedSenderCompletesAsSlotsFree) {
 }
 
 TEST_P(BoundedChan, BlockedReceiversEachGetOneValue) {
-  auto [tx, rx] = weft::make_chan<int>(2);
+  auto the_chan = weft::make_chan<int>(2);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   constexpr int receivers = 4;
   std::atomic<int> sum{0};
   weft::test::run_concurrently_n(ex(), receivers + 1, [&, tx = tx, rx = rx](std::size_t i) mutable {
@@ -127,7 +139,9 @@ TEST_P(BoundedChan, BlockedReceiversEachGetOneValue) {
 }
 
 TEST_P(BoundedChan, LargeCapacityWorks) {
-  auto [tx, rx] = weft::make_chan<int>(std::size_t{1} << 16);
+  auto the_chan = weft::make_chan<int>(std::size_t{1} << 16);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   for (int i = 0; i < (1 << 16); ++i) ASSERT_EQ(tx.try_send(i), status::ok);
   EXPECT_EQ(tx.try_send(0), status::full);
   for (int i = 0; i < (1 << 16); ++i) ASSERT_EQ(*rx.try_recv(), i);

@@ -37,7 +37,9 @@ INSTANTIATE_TEST_SUITE_P(All, ChanOps, weft::test::flavor_exec_values(), weft::t
 // Shapes and queries
 
 TEST_P(ChanOps, CapacityIsWhatTheFlavorPromises) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_EQ(tx.capacity(), weft::test::capacity_of(fl()));
   EXPECT_EQ(rx.capacity(), weft::test::capacity_of(fl()));
   EXPECT_EQ(tx.size(), 0u);
@@ -47,7 +49,9 @@ TEST_P(ChanOps, CapacityIsWhatTheFlavorPromises) {
 }
 
 TEST_P(ChanOps, SizeCountsBufferedValues) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const std::size_t n = std::min<std::size_t>(weft::test::buffer_of(fl()), 50);
   for (std::size_t i = 0; i < n; ++i) {
     ASSERT_EQ(tx.try_send(static_cast<int>(i)), status::ok);
@@ -65,7 +69,9 @@ TEST_P(ChanOps, SizeCountsBufferedValues) {
 // Non-blocking forms
 
 TEST_P(ChanOps, TrySendUpToTheBufferThenFull) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   if (!weft::test::can_fill(fl())) {
     for (int i = 0; i < 10000; ++i) ASSERT_EQ(tx.try_send(i), status::ok) << "unbounded is never full";
     return;
@@ -78,7 +84,9 @@ TEST_P(ChanOps, TrySendUpToTheBufferThenFull) {
 }
 
 TEST_P(ChanOps, TryRecvOnEmptyOpenChannelIsEmpty) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto r = rx.try_recv();
   EXPECT_FALSE(r);
   EXPECT_EQ(r.code(), status::empty);
@@ -86,7 +94,9 @@ TEST_P(ChanOps, TryRecvOnEmptyOpenChannelIsEmpty) {
 
 TEST_P(ChanOps, TryRoundTripKeepsFifoOrder) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "unbuffered try_send needs a waiting receiver";
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const std::size_t cap = std::min<std::size_t>(weft::test::buffer_of(fl()), 64);
   int next_send = 0, next_recv = 0;
   for (int round = 0; round < 200; ++round) {
@@ -107,7 +117,9 @@ TEST_P(ChanOps, ConstRefSendCopiesAndLeavesTheSourceIntact) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "needs a buffer to observe single-threaded";
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked>(fl());
+    auto the_chan = weft::test::make<tracked>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     const tracked v(7);
     ASSERT_EQ(tx.try_send(v), status::ok);
     EXPECT_EQ(v.value(), 7);
@@ -125,7 +137,9 @@ TEST_P(ChanOps, RvalueSendMovesTheValueIn) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "needs a buffer to observe single-threaded";
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+    auto the_chan = weft::test::make<tracked_move_only>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     tracked_move_only v(5);
     ASSERT_EQ(tx.try_send(std::move(v)), status::ok);
     EXPECT_TRUE(v.is_moved_from()) << "an ok send takes the value";
@@ -136,7 +150,9 @@ TEST_P(ChanOps, RvalueSendMovesTheValueIn) {
 }
 
 TEST_P(ChanOps, EveryFormDeliversInOrderWhenItCanCompleteAtOnce) {
-  auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+  auto the_chan = weft::test::make<tracked_move_only>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   // Each send form in turn; the receiver takes them concurrently (unbuffered needs one).
   std::vector<int> got;
   weft::test::run_concurrently(
@@ -173,7 +189,9 @@ TEST_P(ChanOps, EveryFormDeliversInOrderWhenItCanCompleteAtOnce) {
 // Statuses of operations that cannot complete
 
 TEST_P(ChanOps, RecvFamilyOnEmptyChannelReportsExactStatuses) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_EQ(rx.try_recv().code(), status::empty);
   EXPECT_EQ(rx.recv_for(1ms).code(), status::timeout);
   EXPECT_EQ(rx.recv_until(clock::now() + 1ms).code(), status::timeout);
@@ -185,7 +203,9 @@ TEST_P(ChanOps, RecvFamilyOnEmptyChannelReportsExactStatuses) {
 
 TEST_P(ChanOps, SendFamilyOnFullChannelReportsExactStatuses) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::fill_ints(tx);
   EXPECT_EQ(tx.try_send(1), status::full);
   EXPECT_EQ(tx.send_for(1, 1ms), status::timeout);
@@ -199,7 +219,9 @@ TEST_P(ChanOps, SendFamilyOnFullChannelReportsExactStatuses) {
 
 TEST_P(ChanOps, UnboundedSendsCompleteWhateverTheirDeadlineOrContext) {
   if (fl() != flavor::unbounded) GTEST_SKIP();
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_EQ(tx.send_for(1, 0s), status::ok);
   EXPECT_EQ(tx.send_for(2, -1s), status::ok);
   EXPECT_EQ(tx.send_until(3, clock::now() - 1s), status::ok);
@@ -210,7 +232,9 @@ TEST_P(ChanOps, UnboundedSendsCompleteWhateverTheirDeadlineOrContext) {
 
 TEST_P(ChanOps, ReadyValueIsReceivedWhateverTheDeadlineOrContext) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "see UnbufferedChan for the waiting-sender case";
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto expect_recv = [&](auto&& op, const char* what) {
     ASSERT_EQ(tx.try_send(42), status::ok);
     auto r = op();
@@ -228,7 +252,9 @@ TEST_P(ChanOps, ReadyValueIsReceivedWhateverTheDeadlineOrContext) {
 
 TEST_P(ChanOps, SendWithRoomCompletesWhateverTheDeadlineOrContext) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "see UnbufferedChan for the waiting-receiver case";
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto expect_send = [&](status st, const char* what) {
     EXPECT_EQ(st, status::ok) << what << " although there was room";
     ASSERT_TRUE(rx.try_recv());
@@ -243,7 +269,9 @@ TEST_P(ChanOps, SendWithRoomCompletesWhateverTheDeadlineOrContext) {
 }
 
 TEST_P(ChanOps, RecvForZeroBehavesAsTryRecvWithTimeoutForEmpty) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto r = rx.recv_for(0s);
   EXPECT_EQ(r.code(), status::timeout) << "recv_for(0s) on empty must say timeout, not empty";
   const auto t0 = clock::now();
@@ -254,7 +282,9 @@ TEST_P(ChanOps, RecvForZeroBehavesAsTryRecvWithTimeoutForEmpty) {
 }
 
 TEST_P(ChanOps, NegativeDurationsAreAlreadyExpired) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_EQ(rx.recv_for(-1s).code(), status::timeout);
   EXPECT_EQ(rx.recv_for(-1ns).code(), status::timeout);
   EXPECT_EQ(rx.recv_for(std::chrono::nanoseconds::min()).code(), status::timeout);
@@ -272,7 +302,9 @@ TEST_P(ChanOps, NegativeDurationsAreAlreadyExpired) {
 }
 
 TEST_P(ChanOps, HugeDurationsDoNotOverflowIntoThePast) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   // A send arrives later; a wait "forever" (max duration) must wait for it, not time out at
   // once because now + max overflowed.
   weft::test::run_concurrently(
@@ -298,7 +330,9 @@ TEST_P(ChanOps, HugeDurationsDoNotOverflowIntoThePast) {
 // Blocking: waits end for the right reason, never too early
 
 TEST_P(ChanOps, RecvForWaitsAtLeastItsDuration) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const auto t0 = clock::now();
   EXPECT_EQ(rx.recv_for(20ms).code(), status::timeout);
   EXPECT_GE(weft::test::since(t0), 20ms);
@@ -309,7 +343,9 @@ TEST_P(ChanOps, RecvForWaitsAtLeastItsDuration) {
 
 TEST_P(ChanOps, SendForWaitsAtLeastItsDuration) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::fill_ints(tx);
   const auto t0 = clock::now();
   EXPECT_EQ(tx.send_for(1, 20ms), status::timeout);
@@ -320,7 +356,9 @@ TEST_P(ChanOps, SendForWaitsAtLeastItsDuration) {
 }
 
 TEST_P(ChanOps, ContextTimeoutEndsABlockedRecvNoEarlierThanTheDeadline) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const auto t0 = clock::now();
   auto [ctx, cancel] = weft::with_timeout(weft::background(), 20ms);
   EXPECT_EQ(rx.recv(ctx).code(), status::timeout);
@@ -328,7 +366,9 @@ TEST_P(ChanOps, ContextTimeoutEndsABlockedRecvNoEarlierThanTheDeadline) {
 }
 
 TEST_P(ChanOps, BlockedRecvGetsAValueSentLater) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::run_concurrently(
       ex(),
       [&, rx = rx]() mutable {
@@ -353,7 +393,9 @@ TEST_P(ChanOps, BlockedRecvGetsAValueSentLater) {
 
 TEST_P(ChanOps, BlockedSendCompletesWhenAReceiverMakesRoom) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const int buffered = static_cast<int>(weft::test::fill_ints(tx));
   std::vector<int> got;
   weft::test::run_concurrently(
@@ -378,7 +420,9 @@ TEST_P(ChanOps, BlockedSendCompletesWhenAReceiverMakesRoom) {
 }
 
 TEST_P(ChanOps, CancelWakesABlockedRecv) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto cc = weft::with_cancel(weft::background());
   auto& ctx = cc.first;
   auto& cancel = cc.second;
@@ -395,7 +439,9 @@ TEST_P(ChanOps, CancelWakesABlockedSend) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+    auto the_chan = weft::test::make<tracked_move_only>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     const std::size_t buffered = weft::test::fill(tx, [](int i) { return tracked_move_only(i); });
     auto cc = weft::with_cancel(weft::background());
     auto& ctx = cc.first;
@@ -419,7 +465,9 @@ TEST_P(ChanOps, CancelWakesABlockedSend) {
 // Order, range-for, element requirements
 
 TEST_P(ChanOps, ValuesFromOneSenderArriveInTheOrderSent) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const int n = static_cast<int>(weft::test::scale(2000));
   weft::test::run_concurrently(
       ex(),
@@ -436,7 +484,9 @@ TEST_P(ChanOps, ValuesFromOneSenderArriveInTheOrderSent) {
 }
 
 TEST_P(ChanOps, RangeForYieldsEveryValueUntilClosedAndDrained) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   std::vector<int> got;
   weft::test::run_concurrently(
       ex(),
@@ -456,7 +506,9 @@ TEST_P(ChanOps, RangeForYieldsEveryValueUntilClosedAndDrained) {
 TEST_P(ChanOps, RangeForByValueMovesOutMoveOnlyValues) {
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+    auto the_chan = weft::test::make<tracked_move_only>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     std::vector<int> got;
     weft::test::run_concurrently(
         ex(),
@@ -480,7 +532,9 @@ struct no_default_move_only {
 };
 
 TEST_P(ChanOps, ElementTypeNeedOnlyBeMoveConstructible) {
-  auto [tx, rx] = weft::test::make<no_default_move_only>(fl());
+  auto the_chan = weft::test::make<no_default_move_only>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::run_concurrently(
       ex(),
       [&, tx = tx]() mutable {

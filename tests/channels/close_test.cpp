@@ -59,7 +59,9 @@ void expect_every_send_closed(weft::sender<tracked_move_only>& tx) {
 }
 
 TEST_P(ChanClose, CloseIsIdempotent) {
-  auto [tx, rx] = weft::test::make<int>(fl());
+  auto the_chan = weft::test::make<int>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_FALSE(tx.is_closed());
   tx.close();
   EXPECT_NO_THROW(tx.close());
@@ -72,7 +74,9 @@ TEST_P(ChanClose, CloseIsIdempotent) {
 
 TEST_P(ChanClose, EverySendAfterCloseReturnsClosed) {
   leak_check guard;
-  auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+  auto the_chan = weft::test::make<tracked_move_only>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   tx.close();
   expect_every_send_closed(tx);
   EXPECT_EQ(rx.size(), 0u);
@@ -80,7 +84,9 @@ TEST_P(ChanClose, EverySendAfterCloseReturnsClosed) {
 
 TEST_P(ChanClose, ConstRefSendAfterCloseReturnsClosed) {
   leak_check guard;
-  auto [tx, rx] = weft::test::make<tracked>(fl());
+  auto the_chan = weft::test::make<tracked>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   tx.close();
   const tracked v(5);
   EXPECT_EQ(tx.send(v), status::closed);
@@ -95,7 +101,9 @@ TEST_P(ChanClose, ConstRefSendAfterCloseReturnsClosed) {
 TEST_P(ChanClose, ReceiversDrainBufferedValuesThenGetClosed) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "nothing is buffered";
   leak_check guard;
-  auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+  auto the_chan = weft::test::make<tracked_move_only>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const int n = static_cast<int>(std::min<std::size_t>(weft::test::buffer_of(fl()), 10));
   for (int i = 0; i < n; ++i) ASSERT_EQ(tx.try_send(tracked_move_only(i)), status::ok);
   tx.close();
@@ -167,7 +175,9 @@ TEST_P(ChanClose, AMovedFromReceiverDoesNotKeepTheChannelReadable) {
 }
 
 TEST_P(ChanClose, CloseWakesEveryBlockedReceiver) {
-  auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+  auto the_chan = weft::test::make<tracked_move_only>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   constexpr int receivers = 4;
   std::atomic<int> woken{0};
   weft::test::run_concurrently_n(ex(), receivers + 1, [&, tx = tx, rx = rx](std::size_t i) mutable {
@@ -207,7 +217,9 @@ TEST_P(ChanClose, CloseWakesEveryBlockedSenderAndKeepsTheirValues) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded sends never block";
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+    auto the_chan = weft::test::make<tracked_move_only>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     const std::size_t buffered = weft::test::fill(tx, [](int i) { return tracked_move_only(i); });
     weft::test::run_concurrently_n(ex(), 5, [&, tx = tx](std::size_t i) mutable {
       tracked_move_only v(1000 + static_cast<int>(i));
@@ -266,7 +278,9 @@ TEST_P(ChanClose, ValuesLeftInAChannelAreDestroyedExactlyOnceWithIt) {
   if (fl() == flavor::unbuffered) GTEST_SKIP() << "nothing is buffered";
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked>(fl());
+    auto the_chan = weft::test::make<tracked>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     const int n = static_cast<int>(std::min<std::size_t>(weft::test::buffer_of(fl()), 100));
     for (int i = 0; i < n; ++i) ASSERT_EQ(tx.try_send(tracked(i)), status::ok);
     guard.expect_live(n, "(buffered values only: temporaries are gone)");
@@ -307,7 +321,9 @@ TEST_P(ChanClose, ValuesLeftAfterCloseAreDestroyedWhenTheReceiversGo) {
 TEST_P(ChanClose, CloseRacingWithSendsLosesNothing) {
   leak_check guard;
   {
-    auto [tx, rx] = weft::test::make<tracked_move_only>(fl());
+    auto the_chan = weft::test::make<tracked_move_only>(fl());
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     std::atomic<int> sent_ok{0}, kept{0};
     std::atomic<long> sum_sent{0}, sum_kept{0};
     int received = 0;

@@ -60,7 +60,7 @@ class FailedSend : public ::testing::TestWithParam<flavor> {
     EXPECT_EQ(st, want) << what;
     EXPECT_FALSE(v.is_moved_from()) << what << ": the failed send consumed the value";
     EXPECT_EQ(v.value(), 4242) << what;
-    if (queryable) EXPECT_EQ(tx.size(), size_before) << what << ": the failed send changed the channel";
+    if (queryable) { EXPECT_EQ(tx.size(), size_before) << what << ": the failed send changed the channel"; }
   }
   bool tx_gone_ = false;
 };
@@ -68,9 +68,11 @@ INSTANTIATE_TEST_SUITE_P(All, FailedSend, weft::test::flavor_values(), weft::tes
 
 TEST_P(FailedSend, ClosedByCloseKeepsTheValueInEveryForm) {
   leak_check guard;
-  auto [tx, rx] = weft::test::make<T>(fl());
+  auto the_chan = weft::test::make<T>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   if (weft::test::can_fill(fl())) weft::test::fill(tx, [](int i) { return T(i); });
-  if (fl() == flavor::unbounded) ASSERT_EQ(tx.try_send(T(0)), status::ok);
+  if (fl() == flavor::unbounded) { ASSERT_EQ(tx.try_send(T(0)), status::ok); }
   tx.close();
   for (auto& f : every_form()) expect_kept(tx, f.op, status::closed, f.name);
   tracked_move_only v(1);
@@ -89,7 +91,9 @@ TEST_P(FailedSend, ClosedByLastReceiverGoneKeepsTheValueInEveryForm) {
 TEST_P(FailedSend, FullKeepsTheValue) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
   leak_check guard;
-  auto [tx, rx] = weft::test::make<T>(fl());
+  auto the_chan = weft::test::make<T>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::fill(tx, [](int i) { return T(i); });
   expect_kept(tx, [](weft::sender<T>& s, T&& v) { return s.try_send(std::move(v)); }, status::full, "try_send");
 }
@@ -97,7 +101,9 @@ TEST_P(FailedSend, FullKeepsTheValue) {
 TEST_P(FailedSend, TimeoutKeepsTheValueInEveryTimedForm) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
   leak_check guard;
-  auto [tx, rx] = weft::test::make<T>(fl());
+  auto the_chan = weft::test::make<T>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::fill(tx, [](int i) { return T(i); });
   for (auto& f : every_form()) {
     if (std::string(f.name) == "send" || std::string(f.name) == "send(ctx)" || std::string(f.name) == "try_send")
@@ -119,7 +125,9 @@ TEST_P(FailedSend, TimeoutKeepsTheValueInEveryTimedForm) {
 TEST_P(FailedSend, CancelledKeepsTheValue) {
   if (!weft::test::can_fill(fl())) GTEST_SKIP() << "unbounded is never full";
   leak_check guard;
-  auto [tx, rx] = weft::test::make<T>(fl());
+  auto the_chan = weft::test::make<T>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::fill(tx, [](int i) { return T(i); });
   expect_kept(
       tx, [](weft::sender<T>& s, T&& v) { return s.send(std::move(v), weft::test::cancelled_context()); },
@@ -128,7 +136,9 @@ TEST_P(FailedSend, CancelledKeepsTheValue) {
 
 TEST_P(FailedSend, ConstRefFormsFailWithoutCopyingIntoTheChannel) {
   leak_check guard;
-  auto [tx, rx] = weft::test::make<weft::test::tracked>(fl());
+  auto the_chan = weft::test::make<weft::test::tracked>(fl());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const weft::test::tracked v(8);
   if (weft::test::can_fill(fl())) {
     weft::test::fill(tx, [](int i) { return weft::test::tracked(i); });

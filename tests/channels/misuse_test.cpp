@@ -21,7 +21,9 @@ class MovedFromHandle : public ::testing::TestWithParam<flavor> {};
 INSTANTIATE_TEST_SUITE_P(All, MovedFromHandle, weft::test::flavor_values(), weft::test::flavor_param_name);
 
 TEST_P(MovedFromHandle, EverySenderMemberThrowsClosed) {
-  auto [tx, rx] = weft::test::make<tracked_move_only>(GetParam());
+  auto the_chan = weft::test::make<tracked_move_only>(GetParam());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::sender<tracked_move_only> other = std::move(tx);
   tracked_move_only v(3);
   WEFT_EXPECT_ERROR(tx.send(std::move(v)), status::closed);
@@ -38,7 +40,9 @@ TEST_P(MovedFromHandle, EverySenderMemberThrowsClosed) {
 }
 
 TEST_P(MovedFromHandle, ConstRefSendOnAMovedFromSenderThrowsClosed) {
-  auto [tx, rx] = weft::test::make<int>(GetParam());
+  auto the_chan = weft::test::make<int>(GetParam());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto other = std::move(tx);
   const int v = 1;
   WEFT_EXPECT_ERROR(tx.send(v), status::closed);
@@ -49,8 +53,10 @@ TEST_P(MovedFromHandle, ConstRefSendOnAMovedFromSenderThrowsClosed) {
 }
 
 TEST_P(MovedFromHandle, EveryReceiverMemberThrowsClosed) {
-  auto [tx, rx] = weft::test::make<int>(GetParam());
-  if (GetParam() != flavor::unbuffered) ASSERT_EQ(tx.try_send(1), status::ok);
+  auto the_chan = weft::test::make<int>(GetParam());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
+  if (GetParam() != flavor::unbuffered) { ASSERT_EQ(tx.try_send(1), status::ok); }
   weft::receiver<int> other = std::move(rx);
   WEFT_EXPECT_ERROR(rx.recv(), status::closed);
   WEFT_EXPECT_ERROR(rx.recv(weft::background()), status::closed);
@@ -68,7 +74,9 @@ TEST_P(MovedFromHandle, EveryReceiverMemberThrowsClosed) {
 }
 
 TEST_P(MovedFromHandle, RangeForOverAMovedFromReceiverThrowsClosed) {
-  auto [tx, rx] = weft::test::make<int>(GetParam());
+  auto the_chan = weft::test::make<int>(GetParam());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto other = std::move(rx);
   auto loop = [&] {
     int n = 0;
@@ -89,7 +97,9 @@ TEST_P(MovedFromHandle, MoveAssignedFromHandleIsEmptyToo) {
 }
 
 TEST_P(MovedFromHandle, AssigningALiveHandleToAMovedFromOneRevivesIt) {
-  auto [tx, rx] = weft::test::make<int>(GetParam());
+  auto the_chan = weft::test::make<int>(GetParam());
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   auto tx2 = std::move(tx);
   auto rx2 = std::move(rx);
   tx = tx2;
@@ -99,13 +109,26 @@ TEST_P(MovedFromHandle, AssigningALiveHandleToAMovedFromOneRevivesIt) {
   EXPECT_EQ(tx.capacity(), weft::test::capacity_of(GetParam()));
 }
 
+template <class H>
+concept can_recv = requires(H& h) { h.recv(); };
+template <class H>
+concept can_try_recv = requires(H& h) { h.try_recv(); };
+template <class H>
+concept can_send = requires(H& h) { h.send(1); };
+template <class H>
+concept can_try_send = requires(H& h) { h.try_send(1); };
+template <class H>
+concept can_close = requires(H& h) { h.close(); };
+
 TEST(ChanMisuse, SenderHasNoReceiveAndReceiverHasNoSendOrClose) {
   // Go's test/chan/perm.go checks channel direction at compile time; the handle types do it here.
-  static_assert(!requires(weft::sender<int>& s) { s.recv(); });
-  static_assert(!requires(weft::sender<int>& s) { s.try_recv(); });
-  static_assert(!requires(weft::receiver<int>& r) { r.send(1); });
-  static_assert(!requires(weft::receiver<int>& r) { r.try_send(1); });
-  static_assert(!requires(weft::receiver<int>& r) { r.close(); });
+  static_assert(can_send<weft::sender<int>> && can_try_send<weft::sender<int>> && can_close<weft::sender<int>>);
+  static_assert(can_recv<weft::receiver<int>> && can_try_recv<weft::receiver<int>>);
+  static_assert(!can_recv<weft::sender<int>>);
+  static_assert(!can_try_recv<weft::sender<int>>);
+  static_assert(!can_send<weft::receiver<int>>);
+  static_assert(!can_try_send<weft::receiver<int>>);
+  static_assert(!can_close<weft::receiver<int>>);
   static_assert(std::is_copy_constructible_v<weft::sender<int>>);
   static_assert(std::is_copy_constructible_v<weft::receiver<int>>);
   static_assert(std::is_same_v<decltype(std::declval<weft::sender<int>&>().try_send(1)), weft::status>);

@@ -24,13 +24,17 @@ class UnboundedChan : public ::testing::TestWithParam<weft::test::exec> {
 INSTANTIATE_TEST_SUITE_P(Exec, UnboundedChan, weft::test::exec_values(), weft::test::exec_param_name);
 
 TEST_P(UnboundedChan, CapacityIsSizeMax) {
-  auto [tx, rx] = weft::make_unbounded_chan<int>();
+  auto the_chan = weft::make_unbounded_chan<int>();
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_EQ(tx.capacity(), SIZE_MAX);
   EXPECT_EQ(rx.capacity(), SIZE_MAX);
 }
 
 TEST_P(UnboundedChan, IsNeverFull) {
-  auto [tx, rx] = weft::make_unbounded_chan<int>();
+  auto the_chan = weft::make_unbounded_chan<int>();
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const int n = 100000;
   for (int i = 0; i < n; ++i) ASSERT_EQ(tx.try_send(i), status::ok);
   EXPECT_EQ(tx.size(), static_cast<std::size_t>(n));
@@ -40,7 +44,9 @@ TEST_P(UnboundedChan, IsNeverFull) {
 }
 
 TEST_P(UnboundedChan, FifoAcrossBurstsOfEverySize) {
-  auto [tx, rx] = weft::make_unbounded_chan<int>();
+  auto the_chan = weft::make_unbounded_chan<int>();
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   int next_send = 0, next_recv = 0;
   for (int burst : {1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000, 4097, 3}) {
     for (int i = 0; i < burst; ++i) ASSERT_EQ(tx.try_send(next_send++), status::ok);
@@ -53,7 +59,9 @@ TEST_P(UnboundedChan, FifoAcrossBurstsOfEverySize) {
 TEST_P(UnboundedChan, BurstValuesAreDestroyedExactlyOnce) {
   leak_check guard;
   {
-    auto [tx, rx] = weft::make_unbounded_chan<tracked>();
+    auto the_chan = weft::make_unbounded_chan<tracked>();
+    [[maybe_unused]] auto& tx = the_chan.tx;
+    [[maybe_unused]] auto& rx = the_chan.rx;
     for (int round = 0; round < 5; ++round) {
       for (int i = 0; i < 5000; ++i) ASSERT_EQ(tx.try_send(tracked(i)), status::ok);
       guard.expect_live(5000);
@@ -66,7 +74,9 @@ TEST_P(UnboundedChan, BurstValuesAreDestroyedExactlyOnce) {
 }
 
 TEST_P(UnboundedChan, ConcurrentProducersNeverBlockAndLoseNothing) {
-  auto [tx, rx] = weft::make_unbounded_chan<int>();
+  auto the_chan = weft::make_unbounded_chan<int>();
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const int per = static_cast<int>(weft::test::scale(20000));
   std::atomic<long> sum{0};
   weft::test::run_concurrently_n(ex(), 3, [&, tx = tx, rx = rx](std::size_t i) mutable {

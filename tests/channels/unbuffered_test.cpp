@@ -26,14 +26,18 @@ class UnbufferedChan : public ::testing::TestWithParam<weft::test::exec> {
 INSTANTIATE_TEST_SUITE_P(Exec, UnbufferedChan, weft::test::exec_values(), weft::test::exec_param_name);
 
 TEST_P(UnbufferedChan, SizeAndCapacityAreZero) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   EXPECT_EQ(tx.capacity(), 0u);
   EXPECT_EQ(rx.capacity(), 0u);
   EXPECT_EQ(tx.size(), 0u);
 }
 
 TEST_P(UnbufferedChan, SendReturnsOnlyAfterAReceiverTookTheValue) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   std::atomic<int> returned{0};
   constexpr int rounds = 3;
   weft::test::run_concurrently(
@@ -59,7 +63,9 @@ TEST_P(UnbufferedChan, SendReturnsOnlyAfterAReceiverTookTheValue) {
 
 TEST_P(UnbufferedChan, TimedSendWithNoReceiverTimesOutAndBuffersNothing) {
   leak_check guard;
-  auto [tx, rx] = weft::make_chan<tracked_move_only>(0);
+  auto the_chan = weft::make_chan<tracked_move_only>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   tracked_move_only v(9);
   EXPECT_EQ(tx.send_for(std::move(v), 10ms), status::timeout) << "nobody received: it cannot be ok";
   EXPECT_EQ(v.value(), 9);
@@ -69,7 +75,9 @@ TEST_P(UnbufferedChan, TimedSendWithNoReceiverTimesOutAndBuffersNothing) {
 }
 
 TEST_P(UnbufferedChan, TrySendSucceedsAgainstAWaitingReceiver) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::run_concurrently(
       ex(),
       [&, rx = rx]() mutable {
@@ -92,7 +100,9 @@ TEST_P(UnbufferedChan, TrySendSucceedsAgainstAWaitingReceiver) {
 }
 
 TEST_P(UnbufferedChan, TryRecvSucceedsAgainstAWaitingSender) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::run_concurrently(
       ex(), [&, tx = tx]() mutable { EXPECT_EQ(tx.send(12), status::ok); },
       [&, rx = rx]() mutable {
@@ -109,7 +119,9 @@ TEST_P(UnbufferedChan, TryRecvSucceedsAgainstAWaitingSender) {
 }
 
 TEST_P(UnbufferedChan, WaitingPartnerWinsOverAnExpiredDeadlineOrCancelledContext) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const auto cancelled = weft::test::cancelled_context();
   weft::test::run_concurrently(
       ex(),
@@ -139,7 +151,9 @@ TEST_P(UnbufferedChan, WaitingPartnerWinsOverAnExpiredDeadlineOrCancelledContext
 }
 
 TEST_P(UnbufferedChan, WaitingReceiverWinsOverACancelledContextForSend) {
-  auto [tx, rx] = weft::make_chan<tracked_move_only>(0);
+  auto the_chan = weft::make_chan<tracked_move_only>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const auto cancelled = weft::test::cancelled_context();
   weft::test::run_concurrently(
       ex(),
@@ -171,7 +185,9 @@ TEST_P(UnbufferedChan, WaitingReceiverWinsOverACancelledContextForSend) {
 }
 
 TEST_P(UnbufferedChan, BlockedSendersDoNotShowInSize) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   weft::test::run_concurrently(
       ex(), [&, tx = tx]() mutable { EXPECT_EQ(tx.send(1), status::ok); },
       [&, rx = rx]() mutable {
@@ -183,7 +199,9 @@ TEST_P(UnbufferedChan, BlockedSendersDoNotShowInSize) {
 }
 
 TEST_P(UnbufferedChan, EverySendPairsWithExactlyOneRecv) {
-  auto [tx, rx] = weft::make_chan<int>(0);
+  auto the_chan = weft::make_chan<int>(0);
+  [[maybe_unused]] auto& tx = the_chan.tx;
+  [[maybe_unused]] auto& rx = the_chan.rx;
   const int per = static_cast<int>(weft::test::scale(500));
   std::atomic<long> sum{0};
   std::atomic<int> count{0};
