@@ -201,6 +201,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
         return true;
       }
       b.snooze();
+      if (deadline != no_deadline && clock::now() >= deadline) break;
     }
     end_spin();
   }
