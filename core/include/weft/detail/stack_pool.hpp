@@ -1,0 +1,74 @@
+// Fiber stacks: carved from large anonymous mappings ("slabs") so that a million tasks cost a
+// few thousand kernel mappings, not two million (a guard page per stack costs two mappings each,
+// and vm.max_map_count defaults to 65,530). Pages are committed by the kernel only when touched,
+// so an idle task's stack costs the one or two pages at its top that it actually used.
+//
+// Overflow detection without guard pages: a canary word at each stack's low end, checked by the
+// scheduler at every switch out of the task (a stack overflow that reached the low end is
+// reported with the task's spawn site, then the process aborts). With
+// `runtime_options::guard_pages` each stack also gets a PROT_NONE page below it (a debugging
+// switch: two mappings per stack, so about 32K stacks at most under the default limit).
+//
+// The runtime pools stacks with the task objects that own them (a task keeps its stack, and its
+// started fiber, across reuse). Under AddressSanitizer the runtime instead takes a fresh mapping
+// per task with allocate_one()/free_one(), so ASan sees stack reuse bugs.
+//
+// Invariants:
+//   I1  Every stack handed out has `canary` stored at its low end (stack_block::lo_).
+//   I2  Slabs are unmapped only by ~stack_pool (the runtime's end); until then a stack's memory
+//       stays mapped, so a task's stack pointer and canary stay valid while the task object lives.
+// Protocol: allocate_slab/allocate_one/free_one are called under the runtime's pool mutex.
+// Orderings: none (no atomics).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace weft::detail {
+
+/// One stack: [lo_, lo_ + size_). The canary word sits at lo_ (the deepest end).
+struct stack_block {
+  std::byte* lo_ = nullptr;
+  std::size_t size_ = 0;
+  std::byte* hi() const noexcept { return lo_ + size_; }
+};
+
+class stack_pool {
+ public:
+  /// "WEFTSTK!" in ASCII: an overflowing frame is unlikely to write exactly this.
+  static constexpr std::uint64_t canary = 0x214b545354464557ull;
+
+  /// stack_size is rounded up to whole pages.
+  stack_pool(std::size_t stack_size, bool guard_pages);
+  ~stack_pool();
+  stack_pool(const stack_pool&) = delete;
+  stack_pool& operator=(const stack_pool&) = delete;
+
+  std::size_t stack_size() const noexcept { return stack_size_; }
+
+  /// Maps one slab of `n` stacks and writes them to out[0..n). Aborts if the kernel refuses
+  /// (out of address space or mappings), with a message naming the limit.
+  void allocate_slab(std::size_t n, stack_block* out);
+  /// A stack in its own mapping (AddressSanitizer mode); give it back with free_one().
+  stack_block allocate_one();
+  void free_one(stack_block s) noexcept;
+
+  static bool canary_intact(const stack_block& s) noexcept {
+    return *reinterpret_cast<const volatile std::uint64_t*>(s.lo_) == canary;
+  }
+
+ private:
+  struct slab {
+    void* base_;
+    std::size_t bytes_;
+  };
+  void* map(std::size_t bytes);
+
+  std::size_t stack_size_;
+  std::size_t page_;
+  bool guard_pages_;
+  std::vector<slab> slabs_;
+};
+
+}  // namespace weft::detail

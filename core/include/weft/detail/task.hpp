@@ -1,0 +1,74 @@
+// The runtime's primitive for starting a task, under `weft::spawn` (channels/spawn.hpp), which
+// adds the future. A task is a closure run once on a pooled fiber:
+//
+//   task_handle h = prepare_task(rt, sizeof(C), alignof(C), where);  // a pooled task + storage
+//   ::new (h.storage_) C(...);                                      // the caller builds it
+//   submit_task(h, &invoke_and_destroy<C>);                         // runnable from here on
+//
+// The closure is stored in place at the top of the task's stack when it fits
+// (task_closure_capacity bytes, alignment up to 16), so a spawn allocates nothing in steady
+// state; a larger closure gets heap storage, freed by the runtime after it ran.
+//
+// Observability: `where` (the spawn site) is what dump_blocked() prints for the task.
+#pragma once
+
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include <weft/detail/source_location.hpp>
+
+namespace weft {
+class runtime;
+}
+
+namespace weft::detail {
+
+struct task;
+
+/// Bytes of in-place closure storage at the top of each task's stack.
+inline constexpr std::size_t task_closure_capacity = 192;
+
+/// Runs the closure at `storage` and destroys it. Must not throw (the runtime has nowhere to
+/// put an exception: spawn's closure catches and hands it to the future).
+using task_invoke_fn = void (*)(void* storage) noexcept;
+
+struct task_handle {
+  task* task_;
+  void* storage_;  // where the caller constructs the closure
+};
+
+/// Takes a pooled task of `rt` (and its stack), records the spawn site and counts it live.
+/// Returns storage for a closure of `size` bytes and alignment `align`. Never blocks.
+task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const source_location& where);
+/// Makes the prepared task runnable: on the caller's worker's local queue if the caller runs
+/// on one of rt's workers, else on rt's global queue (waking an idle worker if there is one).
+void submit_task(task_handle h, task_invoke_fn invoke) noexcept;
+/// Gives back a prepared task whose closure could not be built (its constructor threw).
+void abandon_task(task_handle h) noexcept;
+
+template <class Closure>
+void invoke_and_destroy(void* storage) noexcept {
+  Closure* c = static_cast<Closure*>(storage);
+  (*c)();
+  c->~Closure();
+}
+
+/// Builds `c` into a new task of `rt` and starts it.
+template <class Closure>
+void spawn_closure(runtime& rt, Closure&& c, const source_location& where) {
+  using C = std::decay_t<Closure>;
+  static_assert(std::is_nothrow_invocable_v<C&>,
+                "a task closure must be noexcept: exceptions must not reach the scheduler");
+  task_handle h = prepare_task(rt, sizeof(C), alignof(C), where);
+  try {
+    ::new (h.storage_) C(std::forward<Closure>(c));
+  } catch (...) {
+    abandon_task(h);
+    throw;
+  }
+  submit_task(h, &invoke_and_destroy<C>);
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,275 @@
+// weft::runtime's public entry points: construction and the waiting destructor, the default
+// runtime, yield/sleep, stats and dump_blocked, and the blocking-info hooks. The scheduling
+// itself is in scheduler.cpp.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include <weft/detail/blocking_info.hpp>
+#include <weft/runtime.hpp>
+
+#include "scheduler.hpp"
+
+namespace weft {
+
+namespace detail {
+
+namespace {
+std::atomic<std::int64_t> g_actors_live{0};
+
+void futex_wait_word(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                     std::chrono::nanoseconds timeout) noexcept {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
+  // Relative timeout (FUTEX_WAIT): only ~runtime's 1 s / 10 s reports use it.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected, &ts,
+          nullptr, 0);
+}
+
+void set_blocking(task* t, const char* op, const void* object, const char* name) noexcept {
+  // relaxed (all four): diagnostic snapshot fields; nothing is published through them.
+  t->op_.store(op, std::memory_order_relaxed);
+  t->object_.store(object, std::memory_order_relaxed);
+  t->object_name_.store(name, std::memory_order_relaxed);
+  t->since_ns_.store(0, std::memory_order_relaxed);
+}
+
+void clear_blocking(task* t) noexcept {
+  // relaxed: as in set_blocking.
+  t->op_.store(nullptr, std::memory_order_relaxed);
+  t->since_ns_.store(0, std::memory_order_relaxed);  // relaxed: as above
+}
+
+struct blocked_line {
+  std::int64_t since_ns;
+  const char* op;
+  const void* object;
+  const char* name;
+  const char* file;
+  std::uint32_t line;
+};
+
+std::vector<blocked_line> collect_blocked(runtime_impl* rt) {
+  std::vector<blocked_line> out;
+  std::lock_guard lk(rt->pool_mu_);
+  for (task& t : rt->tasks_) {
+    // relaxed (all reads below): a diagnostic snapshot; a task may change state as we read.
+    if (t.state_.load(std::memory_order_relaxed) != task_state::parked) continue;
+    blocked_line l{};
+    l.since_ns = t.since_ns_.load(std::memory_order_relaxed);
+    l.op = t.op_.load(std::memory_order_relaxed);
+    l.object = t.object_.load(std::memory_order_relaxed);
+    l.name = t.object_name_.load(std::memory_order_relaxed);
+    l.file = t.spawn_file_.load(std::memory_order_relaxed);
+    l.line = t.spawn_line_.load(std::memory_order_relaxed);
+    out.push_back(l);
+  }
+  return out;
+}
+}  // namespace
+
+void note_blocking(const char* op, const void* object, const char* object_name) noexcept {
+  task* t = current_task_tls;
+  if (t != nullptr) set_blocking(t, op, object, object_name);
+}
+
+void note_unblocked() noexcept {
+  task* t = current_task_tls;
+  if (t != nullptr) clear_blocking(t);
+}
+
+void actors_live_add(std::ptrdiff_t delta) noexcept {
+  // relaxed: a statistic; nothing is published through it.
+  g_actors_live.fetch_add(delta, std::memory_order_relaxed);
+}
+
+std::size_t actors_live() noexcept {
+  // relaxed: a statistic.
+  const std::int64_t n = g_actors_live.load(std::memory_order_relaxed);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+runtime_impl::runtime_impl(const runtime_options& o)
+    : opts_(o), stacks_(o.stack_size, o.guard_pages) {
+  if (opts_.workers == 0) opts_.workers = std::max(1u, std::thread::hardware_concurrency());
+  pooled_ = !asan_fibers;
+  deterministic_ = opts_.seed != 0 && opts_.workers == 1;
+  workers_.reserve(opts_.workers);
+  for (std::size_t i = 0; i < opts_.workers; ++i) workers_.push_back(new worker(this, i));
+}
+
+runtime_impl::~runtime_impl() {
+  for (worker* w : workers_) delete w;
+}
+
+void sleep_until(time_point deadline) noexcept {
+  task* t = current_task_tls;
+  if (t == nullptr) {
+    parker& p = thread_parker();
+    while (clock::now() < deadline) p.park_until(deadline);
+    return;
+  }
+  set_blocking(t, "sleep", nullptr, nullptr);
+  while (clock::now() < deadline) park_task_until(t->parker_, deadline);
+  clear_blocking(t);  // `t`, not the thread_local: we may have moved to another worker
+}
+
+}  // namespace detail
+
+// ---- runtime ----
+
+runtime::runtime(runtime_options options) : impl_(new detail::runtime_impl(options)) {
+  for (detail::worker* w : impl_->workers_) w->thread_ = std::thread([w] { detail::run_worker(w); });
+}
+
+namespace {
+void wait_for_tasks(runtime& rt) {
+  detail::runtime_impl* r = &rt.impl();
+  // seq_cst: store->load pair with end_task_bookkeeping (it decrements live_ then reads this).
+  r->dtor_waiting_.store(1, std::memory_order_seq_cst);
+  const auto start = std::chrono::steady_clock::now();
+  auto next_report = start + std::chrono::seconds(1);
+  for (;;) {
+    // acquire: a bump means live_ may have reached 0; re-read it below.
+    const std::uint32_t word = r->done_word_.load(std::memory_order_acquire);
+    // seq_cst: see dtor_waiting_ above.
+    const std::int64_t live = r->live_.load(std::memory_order_seq_cst);
+    if (live == 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_report) {
+      std::ostringstream os;
+      os << "weft: ~runtime has waited "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count() << " ms for " << live
+         << " task(s); blocked tasks:\n";
+      dump_blocked(rt, os);
+      std::fputs(os.str().c_str(), stderr);
+      std::fflush(stderr);
+      next_report = now + std::chrono::seconds(10);
+    }
+    detail::futex_wait_word(&r->done_word_, word, next_report - std::chrono::steady_clock::now());
+  }
+}
+
+/// Ends every pooled fiber (they wait in their loop for the next task) from this thread.
+void end_fibers(detail::runtime_impl* r) {
+  detail::fiber_side self = detail::this_thread_fiber_side();
+  for (detail::task& t : r->tasks_) {
+    if (t.ctx_) {
+      t.quit_ = true;
+      t.resumer_ = &self;
+      detail::switch_fiber(t.ctx_, self, t.side_);
+    }
+    detail::tsan_destroy_fiber(t.side_.tsan_fiber_);
+  }
+}
+}  // namespace
+
+runtime::~runtime() {
+  detail::task* self = detail::current_task_tls;
+  if (self != nullptr && self->rt_ == impl_) {
+    std::fputs("weft: ~runtime called from one of its own tasks: it would wait for itself forever\n", stderr);
+    std::abort();
+  }
+  wait_for_tasks(*this);
+  // seq_cst: P3 of scheduler.cpp (idle workers re-check stopping_ after announcing idleness).
+  impl_->stopping_.store(true, std::memory_order_seq_cst);
+  for (detail::worker* w : impl_->workers_) {
+    // release: pairs with sleep_until_woken's acquire exchange.
+    w->wake_word_.store(1, std::memory_order_release);
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w->wake_word_), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+            nullptr, nullptr, 0);
+  }
+  for (detail::worker* w : impl_->workers_) w->thread_.join();
+  end_fibers(impl_);
+  delete impl_;
+}
+
+std::size_t runtime::workers() const noexcept { return impl_->workers_.size(); }
+const runtime_options& runtime::options() const noexcept { return impl_->opts_; }
+
+runtime& default_runtime() {
+  // Never destroyed: at process exit, tasks still blocked must not make exit wait.
+  static runtime* rt = new runtime();
+  return *rt;
+}
+
+// ---- yield ----
+
+void yield() noexcept {
+  detail::task* t = detail::current_task_tls;
+  if (t == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  detail::task_yield(t);
+}
+
+// ---- observability ----
+
+runtime_stats stats() { return stats(default_runtime()); }
+
+runtime_stats stats(runtime& rt) {
+  detail::runtime_impl* r = &rt.impl();
+  runtime_stats s;
+  // relaxed: a snapshot.
+  const std::int64_t live = r->live_.load(std::memory_order_relaxed);
+  s.tasks_live = live > 0 ? static_cast<std::size_t>(live) : 0;
+  s.actors_live = detail::actors_live();
+  // relaxed: a snapshot.
+  const std::int64_t injected = r->inject_count_.load(std::memory_order_relaxed);
+  s.global_queue_depth = injected > 0 ? static_cast<std::size_t>(injected) : 0;
+  {
+    std::lock_guard lk(r->pool_mu_);
+    for (detail::task& t : r->tasks_)
+      // relaxed: a snapshot.
+      if (t.state_.load(std::memory_order_relaxed) == detail::task_state::parked) ++s.tasks_blocked;
+  }
+  for (detail::worker* w : r->workers_) {
+    worker_stats ws;
+    // relaxed (all): statistics with a single writer each.
+    ws.run_queue_depth = w->runq_.size() + (w->runnext_.load(std::memory_order_relaxed) != nullptr ? 1 : 0);
+    ws.tasks_run = w->tasks_run_.load(std::memory_order_relaxed);
+    ws.steals = w->steals_.load(std::memory_order_relaxed);
+    ws.parks = w->parks_.load(std::memory_order_relaxed);
+    s.workers.push_back(ws);
+  }
+  return s;
+}
+
+void dump_blocked(std::ostream& os, std::chrono::nanoseconds older_than) {
+  dump_blocked(default_runtime(), os, older_than);
+}
+
+void dump_blocked(runtime& rt, std::ostream& os, std::chrono::nanoseconds older_than) {
+  std::vector<detail::blocked_line> lines = detail::collect_blocked(&rt.impl());
+  const std::int64_t now = detail::coarse_now_ns();
+  std::sort(lines.begin(), lines.end(),
+            [](const detail::blocked_line& a, const detail::blocked_line& b) { return a.since_ns < b.since_ns; });
+  for (const detail::blocked_line& l : lines) {
+    const std::int64_t waited = l.since_ns != 0 ? std::max<std::int64_t>(0, now - l.since_ns) : 0;
+    if (waited < older_than.count()) continue;
+    char buf[512];
+    char object[64];
+    if (l.object != nullptr)
+      std::snprintf(object, sizeof object, "%p", l.object);
+    else
+      std::snprintf(object, sizeof object, "-");
+    std::snprintf(buf, sizeof buf, "%-8s object=%s%s%s%s spawned=%s:%u waiting=%.3fs\n",
+                  l.op != nullptr ? l.op : "park", object, l.name != nullptr ? " (" : "",
+                  l.name != nullptr ? l.name : "", l.name != nullptr ? ")" : "", l.file != nullptr ? l.file : "?",
+                  l.line, static_cast<double>(waited) / 1e9);
+    os << buf;
+  }
+}
+
+}  // namespace weft

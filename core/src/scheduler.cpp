@@ -1,0 +1,735 @@
+// The worker loop, the park/unpark protocol for tasks, and the idle/wake protocol for workers.
+//
+// Each worker runs `run_worker`: pick a task (find_runnable), switch into its fiber (run_task),
+// and when the fiber switches back, act on why (park, yield, finished). Picking order: due timers
+// become runnable; every 61st pick looks at the global queue first (so injected tasks cannot
+// starve); then the run-next slot (at most `runnext_cap` times in a row, so a pair of tasks that
+// keep waking each other cannot starve the local queue); then the local queue; then the global
+// queue; then stealing (as a "spinning" searcher, at most half the busy workers at once); then
+// the worker parks on its futex until woken or until its earliest timer.
+//
+// Invariants (see also scheduler.hpp I1-I4):
+//   W1  nspinning_ counts workers with spinning_ == true, plus one for a worker a waker has
+//       popped from idle_ and not yet seen wake up (it takes over the count when it wakes).
+//   W2  nidle_ == idle_.size() whenever idle_mu_ is not held.
+// Protocol:
+//   Parking a task (I3): the task sets reason_ = park and switches out; its worker, after the
+//     switch returned, CASes the parker word empty -> parked. A token that arrived meanwhile
+//     (word == notified) makes the CAS fail and the worker runs the task again at once.
+//   Waking a task (I2): unpark_task exchanges the word to notified; if it was `parked`, the
+//     waker owns the wake-up and enqueues the task (run-next slot of the waker's worker, or the
+//     global queue). A due timer CASes parked -> empty for the same ownership.
+//   Waking a worker: whoever publishes work calls wake_one_if_needed(); a worker going idle
+//     registers in idle_ (nidle_ += 1) and then re-checks every queue before it sleeps.
+// Orderings:
+//   P1  finalise_park's CAS empty->parked (release) -> unpark_task's exchange / the timer's CAS
+//       (acquire): the switched-out fiber (task::ctx_) is visible to the waker that enqueues it.
+//   P2  unpark_task's exchange(notified) (release) -> park_task_until's exchange(empty)
+//       (acquire): the waker's writes before unpark are visible to the woken task (parker P1).
+//   P3  Wake protocol, all seq_cst: [publish work (run_queue tail store, or inject_count_ RMW);
+//       load nidle_; load nspinning_] vs [nidle_ RMW; load the queues]. Each side stores then
+//       loads; with acquire/release both could miss the other and a task would sit in a queue
+//       with every worker asleep.
+//   P4  Run queues and the global queue hand a task (and all its fields) from the enqueuing
+//       thread to the dequeuing one with release/acquire (run_queue.hpp P1, moodycamel).
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <new>
+
+#include "scheduler.hpp"
+
+namespace weft::detail {
+
+constinit thread_local task* current_task_tls = nullptr;
+
+namespace {
+
+constinit thread_local worker* tls_worker = nullptr;
+
+/// Consecutive run-next picks before the local queue gets a turn.
+constexpr std::uint32_t runnext_cap = 32;
+/// Every this many picks, the global queue is looked at first (Go's value).
+constexpr std::uint32_t global_queue_interval = 61;
+/// Rounds over all victims a searching worker makes before it parks.
+constexpr int steal_rounds = 4;
+/// Timers closer than this are waited for by spinning: a futex timeout wakes 5-60 us late on
+/// this VM even with 1 ns timer slack (the same window as the thread parker).
+constexpr auto final_spin_window = std::chrono::microseconds(100);
+/// Per-worker free-task cache bounds.
+constexpr std::size_t free_cache_max = 256;
+constexpr std::size_t pool_batch = 32;
+constexpr std::size_t pool_grow = 64;
+
+// ---- futex on a worker's wake word ----
+timespec to_timespec(time_point t) noexcept {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  return ts;
+}
+
+void futex_wait_until(std::atomic<std::uint32_t>* word, std::uint32_t expected, time_point deadline) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "futex word is 32 bits");
+  if (deadline == no_deadline) {
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+            expected, nullptr, nullptr, FUTEX_BITSET_MATCH_ANY);
+  } else {
+    const timespec ts = to_timespec(deadline);  // absolute, CLOCK_MONOTONIC (= steady_clock)
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+            expected, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+  }
+}
+
+void futex_wake(std::atomic<std::uint32_t>* word, int n) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, nullptr,
+          nullptr, 0);
+}
+
+std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1Dull;
+}
+
+std::uint64_t splitmix(std::uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+void bump(std::atomic<std::uint64_t>& counter) noexcept {
+  // relaxed: a statistic with one writer (the owning worker); readers want a recent value only.
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+// ---- the task fiber ----
+
+/// Boost.Context's stack allocator for preallocated stacks: the pool owns the memory.
+struct pooled_stack {
+  boost::context::stack_context allocate() { std::abort(); }
+  void deallocate(boost::context::stack_context&) noexcept {}
+};
+
+boost::context::fiber task_main(task* t, boost::context::fiber&& scheduler) noexcept {
+  fiber_entered();
+  t->ctx_ = std::move(scheduler);
+  for (;;) {
+    t->invoke_(t->closure_);
+    t->reason_ = switch_reason::finished;
+    if (!t->rt_->pooled_) break;  // AddressSanitizer: this fiber and its stack end with the task
+    switch_fiber(t->ctx_, t->side_, *t->resumer_);
+    if (t->quit_) break;  // ~runtime is taking the pool down
+  }
+  fiber_exiting(*t->resumer_);
+  return std::move(t->ctx_);
+}
+
+void start_fiber(task* t) {
+  std::byte* top = t->stack_.hi() - task_closure_capacity;
+  boost::context::stack_context sctx;
+  sctx.sp = top;
+  // The fiber's stack ends 16 bytes above the low end, so the canary word is never a frame.
+  sctx.size = static_cast<std::size_t>(top - (t->stack_.lo_ + 16));
+  t->ctx_ = boost::context::fiber(std::allocator_arg, boost::context::preallocated(top, sctx.size, sctx),
+                                  pooled_stack{},
+                                  [t](boost::context::fiber&& s) { return task_main(t, std::move(s)); });
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void report_stack_overflow(const task* t) noexcept {
+  // relaxed: diagnostic reads of the spawn site (written before the task first ran).
+  const char* file = t->spawn_file_.load(std::memory_order_relaxed);
+  std::fprintf(stderr,
+               "weft: stack overflow in a task spawned at %s:%u: it used more than its %zu-byte stack "
+               "(the canary at the stack's low end was overwritten). Raise runtime_options::stack_size, "
+               "or set runtime_options::guard_pages to fault at the overflowing frame.\n",
+               file != nullptr ? file : "?", t->spawn_line_.load(std::memory_order_relaxed), t->stack_.size_);
+  std::fflush(stderr);
+  std::abort();
+}
+
+// ---- queues ----
+
+void push_local(worker* w, task* t) noexcept {
+  if (w->rt_->deterministic_) {
+    w->det_ready_.push_back(t);
+    return;
+  }
+  while (!w->runq_.push(t)) {
+    // Full: move half of the queue, plus t, to the global queue (Go's runqputslow).
+    task* batch[run_queue<task>::capacity / 2 + 1];
+    const std::uint32_t n = w->runq_.pop_half(batch);
+    if (n == 0) continue;  // a thief made room meanwhile
+    batch[n] = t;
+    runtime_impl* rt = w->rt_;
+    rt->inject_.enqueue_bulk(batch, n + 1);
+    // seq_cst: P3 (the caller wakes a worker if needed after this).
+    rt->inject_count_.fetch_add(static_cast<std::int64_t>(n) + 1, std::memory_order_seq_cst);
+    return;
+  }
+}
+
+void push_runnext(worker* w, task* t) noexcept {
+  if (w->rt_->deterministic_) {
+    w->det_ready_.push_back(t);
+    return;
+  }
+  // acq_rel: release publishes t to a thief that takes the slot (P4); acquire: the displaced
+  // task was published to us by whoever put it there (this thread).
+  task* old = w->runnext_.exchange(t, std::memory_order_acq_rel);
+  if (old != nullptr) {
+    push_local(w, old);
+    w->rt_->wake_one_if_needed();
+  }
+}
+
+task* take_injected(worker* w) noexcept {
+  runtime_impl* rt = w->rt_;
+  // relaxed: a hint; the idle re-check reads it seq_cst (P3).
+  if (rt->inject_count_.load(std::memory_order_relaxed) <= 0) return nullptr;
+  task* buf[pool_batch];
+  std::size_t want = 1;
+  if (!rt->deterministic_) {
+    const std::size_t room = run_queue<task>::capacity - w->runq_.size();
+    want = std::min<std::size_t>(pool_batch, room / 2 + 1);
+  } else {
+    want = pool_batch;
+  }
+  const std::size_t n = rt->inject_.try_dequeue_bulk(*w->inject_token_, buf, want);
+  if (n == 0) return nullptr;
+  // relaxed: the count is a hint (dequeues need no ordering with it beyond the queue's own).
+  rt->inject_count_.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+  for (std::size_t i = 1; i < n; ++i) push_local(w, buf[i]);
+  return buf[0];
+}
+
+void fire_timer(worker* w, const timer_heap<task>::entry& e) noexcept {
+  task* t = e.task_;
+  // relaxed: a stale sequence only means a spurious wake-up, which the task absorbs.
+  if (t->park_seq_.load(std::memory_order_relaxed) != e.seq_) return;
+  auto expected = parker::state::parked;
+  // acq_rel: acquire pairs with finalise_park's release (P1); release keeps the word's history
+  // ordered for the task's own exchange.
+  if (!t->parker_.state_.compare_exchange_strong(expected, parker::state::empty, std::memory_order_acq_rel,
+                                                  std::memory_order_relaxed))
+    return;
+  // relaxed: observers' snapshot; see task_state.
+  t->state_.store(task_state::runnable, std::memory_order_relaxed);
+  push_local(w, t);
+}
+
+void run_due_timers(worker* w) noexcept {
+  if (w->timers_.is_empty()) return;
+  const time_point now = clock::now();
+  while (!w->timers_.is_empty() && w->timers_.earliest() <= now) fire_timer(w, w->timers_.pop());
+}
+
+// ---- idle / wake ----
+
+bool has_work_anywhere(worker* self) noexcept {
+  runtime_impl* rt = self->rt_;
+  // seq_cst: P3 (this worker announced itself idle, now looks for work published meanwhile).
+  if (rt->stopping_.load(std::memory_order_seq_cst)) return true;
+  // seq_cst: P3.
+  if (rt->inject_count_.load(std::memory_order_seq_cst) > 0) return true;
+  for (worker* v : rt->workers_)
+    if (!v->runq_.is_empty()) return true;
+  if (self->rt_->deterministic_ && !self->det_ready_.empty()) return true;
+  return false;
+}
+
+void sleep_until_woken(worker* w, time_point deadline) noexcept {
+  for (;;) {
+    // acquire: pairs with the waker's release store; the work it published is visible (P3/P4).
+    if (w->wake_word_.exchange(0, std::memory_order_acquire) != 0) return;
+    if (deadline == no_deadline) {
+      futex_wait_until(&w->wake_word_, 0, no_deadline);
+      continue;
+    }
+    const time_point now = clock::now();
+    if (now >= deadline) return;
+    if (deadline - now > final_spin_window) {
+      futex_wait_until(&w->wake_word_, 0, deadline - final_spin_window);
+      continue;
+    }
+    // Final spin: a futex timeout would overshoot a close deadline by tens of microseconds.
+    // relaxed: only a hint to stop spinning; the exchange above does the acquire.
+    while (clock::now() < deadline && w->wake_word_.load(std::memory_order_relaxed) == 0) cpu_relax();
+  }
+}
+
+void park_idle(worker* w) noexcept {
+  runtime_impl* rt = w->rt_;
+  if (w->spinning_) {
+    w->spinning_ = false;
+    // seq_cst: P3 (drop the searcher role before the re-check below, as Go does).
+    rt->nspinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  {
+    std::lock_guard lk(rt->idle_mu_);
+    rt->idle_.push_back(w);
+    w->in_idle_ = true;
+    // seq_cst: P3 (announce idleness, then re-check the queues).
+    rt->nidle_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  if (!has_work_anywhere(w)) {
+    bump(w->parks_);
+    sleep_until_woken(w, w->timers_.is_empty() ? no_deadline : w->timers_.earliest());
+  }
+  std::lock_guard lk(rt->idle_mu_);
+  if (w->in_idle_) {
+    rt->idle_.erase(std::find(rt->idle_.begin(), rt->idle_.end(), w));
+    w->in_idle_ = false;
+    // seq_cst: keeps nidle_ in one total order with the other P3 operations.
+    rt->nidle_.fetch_sub(1, std::memory_order_seq_cst);
+  } else {
+    w->spinning_ = true;  // a waker popped us and counted us in nspinning_ (W1)
+  }
+}
+
+task* found(worker* w, task* t) noexcept {
+  if (w->spinning_) {
+    w->spinning_ = false;
+    // seq_cst: P3. The last searcher to find work wakes another, in case there is more.
+    if (w->rt_->nspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) w->rt_->wake_one_if_needed();
+  }
+  return t;
+}
+
+task* steal(worker* w) noexcept {
+  runtime_impl* rt = w->rt_;
+  const std::size_t n = rt->workers_.size();
+  if (n == 1) return nullptr;
+  if (!w->spinning_) {
+    // relaxed: a heuristic limit (at most half the busy workers search at once).
+    const std::uint32_t spinning = rt->nspinning_.load(std::memory_order_relaxed);
+    // relaxed: as above.
+    const std::uint32_t idle = rt->nidle_.load(std::memory_order_relaxed);
+    if (2 * spinning >= n - std::min<std::size_t>(idle, n)) return nullptr;
+    w->spinning_ = true;
+    // seq_cst: P3 (a publisher that sees a searcher relies on it to look).
+    rt->nspinning_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  for (int round = 0; round < steal_rounds; ++round) {
+    const std::size_t start = static_cast<std::size_t>(next_random(w->rng_) % n);
+    for (std::size_t i = 0; i < n; ++i) {
+      worker* v = rt->workers_[(start + i) % n];
+      if (v == w) continue;
+      if (task* t = v->runq_.steal_into(w->runq_)) {
+        bump(w->steals_);
+        return t;
+      }
+      // The victim's run-next task will normally run as soon as its waker blocks: take it only
+      // in the last round (the victim has been busy with one task for a while).
+      // relaxed: a cheap look before the exchange, which does the acquire.
+      if (round == steal_rounds - 1 && v->runnext_.load(std::memory_order_relaxed) != nullptr) {
+        // acquire: P4 (the task was published with the owner's release exchange).
+        if (task* t = v->runnext_.exchange(nullptr, std::memory_order_acquire)) {
+          bump(w->steals_);
+          return t;
+        }
+      }
+    }
+    if (task* t = take_injected(w)) return t;
+    for (int k = 0; k < (16 << round); ++k) cpu_relax();
+  }
+  return nullptr;
+}
+
+task* pick_deterministic(worker* w) noexcept {
+  runtime_impl* rt = w->rt_;
+  for (;;) {
+    run_due_timers(w);
+    while (task* t = take_injected(w)) w->det_ready_.push_back(t);
+    if (!w->det_ready_.empty()) {
+      const std::size_t i = static_cast<std::size_t>(next_random(w->rng_) % w->det_ready_.size());
+      std::swap(w->det_ready_[i], w->det_ready_.back());
+      task* t = w->det_ready_.back();
+      w->det_ready_.pop_back();
+      return found(w, t);
+    }
+    // acquire: after ~runtime saw every task end.
+    if (rt->stopping_.load(std::memory_order_acquire)) return nullptr;
+    park_idle(w);
+  }
+}
+
+task* find_runnable(worker* w) noexcept {
+  runtime_impl* rt = w->rt_;
+  if (rt->deterministic_) return pick_deterministic(w);
+  for (;;) {
+    run_due_timers(w);
+    if (++w->tick_ % global_queue_interval == 0) {
+      if (task* t = take_injected(w)) return found(w, t);
+    }
+    if (w->runnext_streak_ < runnext_cap) {
+      // relaxed look first: the slot is usually empty when the queue is in use.
+      if (w->runnext_.load(std::memory_order_relaxed) != nullptr) {
+        // acquire: P4 (a thief may have emptied the slot; whatever we get was published).
+        if (task* t = w->runnext_.exchange(nullptr, std::memory_order_acquire)) {
+          ++w->runnext_streak_;
+          return found(w, t);
+        }
+      }
+    }
+    w->runnext_streak_ = 0;
+    if (task* t = w->runq_.pop()) return found(w, t);
+    // acquire: P4.
+    if (task* t = w->runnext_.exchange(nullptr, std::memory_order_acquire)) {
+      w->runnext_streak_ = 1;
+      return found(w, t);
+    }
+    if (task* t = take_injected(w)) return found(w, t);
+    if (task* t = steal(w)) return found(w, t);
+    // acquire: after ~runtime saw every task end.
+    if (rt->stopping_.load(std::memory_order_acquire)) return nullptr;
+    park_idle(w);
+  }
+}
+
+// ---- after a switch back ----
+
+task* finalise_park(worker* w, task* t) noexcept {
+  const time_point deadline = t->park_deadline_;
+  // relaxed: see task::park_seq_.
+  const std::uint64_t seq = t->park_seq_.load(std::memory_order_relaxed) + 1;
+  // relaxed: see task::park_seq_.
+  t->park_seq_.store(seq, std::memory_order_relaxed);
+  // relaxed: observers' snapshot (ordered before any waker's `runnable` store by P1).
+  t->state_.store(task_state::parked, std::memory_order_relaxed);
+  auto expected = parker::state::empty;
+  // acq_rel: release publishes the switched-out fiber to the waker (P1, I3); acquire on failure
+  // takes the token's writes (the task consumes the token itself when it runs).
+  if (t->parker_.state_.compare_exchange_strong(expected, parker::state::parked, std::memory_order_acq_rel,
+                                                 std::memory_order_acquire)) {
+    if (deadline != no_deadline) w->timers_.push(deadline, t, seq);
+    return nullptr;  // t now belongs to whoever wakes it: do not touch it
+  }
+  // A token arrived while the fiber was switching out: run it again.
+  // relaxed: observers' snapshot.
+  t->state_.store(task_state::running, std::memory_order_relaxed);
+  if (w->rt_->deterministic_) {
+    w->det_ready_.push_back(t);
+    return nullptr;
+  }
+  return t;
+}
+
+void free_task_local(worker* w, task* t) noexcept {
+  t->next_free_ = w->free_;
+  w->free_ = t;
+  if (++w->nfree_ <= free_cache_max) return;
+  // Give half back to the shared pool (tasks that finish on this worker but were spawned
+  // elsewhere would otherwise pile up here).
+  task* first = w->free_;
+  task* last = first;
+  for (std::size_t i = 1; i < free_cache_max / 2; ++i) last = last->next_free_;
+  w->free_ = last->next_free_;
+  w->nfree_ -= free_cache_max / 2;
+  w->rt_->give_to_pool(first, last, free_cache_max / 2);
+}
+
+void end_task_bookkeeping(runtime_impl* rt) noexcept {
+  // seq_cst: store->load pair with ~runtime (it sets dtor_waiting_ then reads live_; we
+  // decrement live_ then read dtor_waiting_): one of the two sees the other.
+  if (rt->live_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+      rt->dtor_waiting_.load(std::memory_order_seq_cst) != 0) {
+    // release: the destructor's futex wait re-reads live_ after seeing the bump.
+    rt->done_word_.fetch_add(1, std::memory_order_release);
+    futex_wake(&rt->done_word_, 1);
+  }
+}
+
+void clear_for_reuse(task* t) noexcept {
+  if (t->heap_closure_) {
+    ::operator delete(t->closure_, std::align_val_t{alignof(std::max_align_t)});
+    t->heap_closure_ = false;
+  }
+  t->closure_ = nullptr;
+  t->invoke_ = nullptr;
+  // relaxed: observers' snapshot (they skip free tasks).
+  t->state_.store(task_state::free, std::memory_order_relaxed);
+  t->op_.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostic
+  t->since_ns_.store(0, std::memory_order_relaxed);  // relaxed: diagnostic
+}
+
+void finish_task(worker* w, task* t) noexcept {
+  runtime_impl* rt = w->rt_;
+  clear_for_reuse(t);
+  if (!rt->pooled_) release_task_stack(rt, t);
+  free_task_local(w, t);
+  end_task_bookkeeping(rt);
+}
+
+/// Switches into t; returns a task to run next at once (a park that raced with its wake-up).
+task* run_task(worker* w, task* t) noexcept {
+  t->worker_ = w;
+  t->resumer_ = &w->side_;
+  // relaxed: observers' snapshot.
+  t->state_.store(task_state::running, std::memory_order_relaxed);
+  if (!t->ctx_) start_fiber(t);
+  current_task_tls = t;
+  switch_fiber(t->ctx_, w->side_, t->side_);
+  current_task_tls = nullptr;
+  if (!stack_pool::canary_intact(t->stack_)) report_stack_overflow(t);
+  bump(w->tasks_run_);
+  switch (t->reason_) {
+    case switch_reason::park:
+      return finalise_park(w, t);
+    case switch_reason::yield:
+      // relaxed: observers' snapshot.
+      t->state_.store(task_state::runnable, std::memory_order_relaxed);
+      push_local(w, t);
+      return nullptr;
+    case switch_reason::finished:
+      finish_task(w, t);
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// ---- worker and runtime_impl ----
+
+worker::worker(runtime_impl* rt, std::size_t index) noexcept
+    : rt_(rt), index_(index), rng_(splitmix(rt->opts_.seed != 0 ? rt->opts_.seed : index + 1) | 1) {}
+
+worker* current_worker() noexcept { return tls_worker; }
+
+std::int64_t coarse_now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void runtime_impl::inject(task* t) noexcept {
+  inject_.enqueue(t);
+  // seq_cst: P3 (publish, then look for idle workers).
+  inject_count_.fetch_add(1, std::memory_order_seq_cst);
+  wake_one_if_needed();
+}
+
+void runtime_impl::wake_one_if_needed() noexcept {
+  // seq_cst: P3 (the caller has just published work).
+  if (nidle_.load(std::memory_order_seq_cst) == 0) return;
+  // seq_cst: P3 (a searcher exists: it will find the work or re-check after it gives up).
+  if (nspinning_.load(std::memory_order_seq_cst) != 0) return;
+  std::uint32_t zero = 0;
+  // seq_cst: P3; one waker at a time becomes responsible for the new searcher (W1).
+  if (!nspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return;
+  worker* w = nullptr;
+  {
+    std::lock_guard lk(idle_mu_);
+    if (!idle_.empty()) {
+      w = idle_.back();
+      idle_.pop_back();
+      w->in_idle_ = false;
+      // seq_cst: W2, in the P3 order.
+      nidle_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+  if (w == nullptr) {
+    // seq_cst: undo our W1 count.
+    nspinning_.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  // release: pairs with sleep_until_woken's acquire exchange.
+  w->wake_word_.store(1, std::memory_order_release);
+  futex_wake(&w->wake_word_, 1);
+}
+
+void runtime_impl::give_to_pool(task* first, task* last, std::size_t) noexcept {
+  std::lock_guard lk(pool_mu_);
+  last->next_free_ = pool_free_;
+  pool_free_ = first;
+}
+
+namespace {
+void bind_stack(task& t, const stack_block& s) noexcept {
+  t.stack_ = s;
+  t.side_.stack_lo_ = s.lo_;
+  t.side_.stack_size_ = s.size_;
+}
+
+/// pool_mu_ held: adds pool_grow tasks (with a slab of stacks when pooled) to the free list.
+void grow_pool_locked(runtime_impl* rt) {
+  stack_block blocks[pool_grow];
+  if (rt->pooled_) rt->stacks_.allocate_slab(pool_grow, blocks);
+  for (std::size_t i = 0; i < pool_grow; ++i) {
+    task& t = rt->tasks_.emplace_back(rt);
+    if (rt->pooled_) bind_stack(t, blocks[i]);
+    t.side_.tsan_fiber_ = tsan_create_fiber();
+    t.next_free_ = rt->pool_free_;
+    rt->pool_free_ = &t;
+  }
+}
+
+task* worker_alloc(worker* w) {
+  if (w->free_ == nullptr) {
+    runtime_impl* rt = w->rt_;
+    std::lock_guard lk(rt->pool_mu_);
+    for (std::size_t i = 0; i < pool_batch; ++i) {
+      if (rt->pool_free_ == nullptr) grow_pool_locked(rt);
+      task* t = rt->pool_free_;
+      rt->pool_free_ = t->next_free_;
+      t->next_free_ = w->free_;
+      w->free_ = t;
+      ++w->nfree_;
+    }
+  }
+  task* t = w->free_;
+  w->free_ = t->next_free_;
+  --w->nfree_;
+  return t;
+}
+}  // namespace
+
+task* runtime_impl::take_from_pool() noexcept {
+  std::lock_guard lk(pool_mu_);
+  if (pool_free_ == nullptr) grow_pool_locked(this);
+  task* t = pool_free_;
+  pool_free_ = t->next_free_;
+  return t;
+}
+
+void release_task_stack(runtime_impl* rt, task* t) noexcept {
+  std::lock_guard lk(rt->pool_mu_);
+  rt->stacks_.free_one(t->stack_);
+  t->stack_ = stack_block{};
+  t->side_.stack_lo_ = nullptr;
+  t->side_.stack_size_ = 0;
+}
+
+void run_worker(worker* w) noexcept {
+  tls_worker = w;
+  // Timer slack: a futex timeout may otherwise be 50 us late (the default slack); the workers'
+  // timers promise a few microseconds. One system call per worker, once.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  char name[16];
+  std::snprintf(name, sizeof name, "weft-w%zu", w->index_);
+  pthread_setname_np(pthread_self(), name);
+  w->side_ = this_thread_fiber_side();
+  moodycamel::ConsumerToken token(w->rt_->inject_);
+  w->inject_token_ = &token;
+  task* next = nullptr;
+  for (;;) {
+    task* t = next != nullptr ? next : find_runnable(w);
+    if (t == nullptr) break;
+    next = run_task(w, t);
+  }
+  w->inject_token_ = nullptr;
+  tls_worker = nullptr;
+}
+
+// ---- spawning ----
+
+task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const source_location& where) {
+  runtime_impl* r = &rt.impl();
+  worker* w = current_worker();
+  task* t = (w != nullptr && w->rt_ == r) ? worker_alloc(w) : r->take_from_pool();
+  if (!r->pooled_) {
+    std::lock_guard lk(r->pool_mu_);
+    bind_stack(*t, r->stacks_.allocate_one());
+  }
+  // relaxed: diagnostic fields, read by dump_blocked under no lock.
+  t->spawn_file_.store(where.file_name(), std::memory_order_relaxed);
+  t->spawn_line_.store(static_cast<std::uint32_t>(where.line()), std::memory_order_relaxed);
+  if (size <= task_closure_capacity && align <= 64) {
+    t->closure_ = t->stack_.hi() - task_closure_capacity;
+    t->heap_closure_ = false;
+  } else {
+    if (align > alignof(std::max_align_t)) {
+      std::fprintf(stderr, "weft: spawn: a closure aligned to %zu bytes and larger than %zu bytes is not supported\n",
+                   align, task_closure_capacity);
+      std::abort();
+    }
+    t->closure_ = ::operator new(size, std::align_val_t{alignof(std::max_align_t)});
+    t->heap_closure_ = true;
+  }
+  // relaxed: observers' snapshot.
+  t->state_.store(task_state::runnable, std::memory_order_relaxed);
+  // relaxed: the count only needs its own modification order: a task's increment precedes (in
+  // that order) its spawner's later decrement, so live_ cannot touch 0 while a spawner lives.
+  r->live_.fetch_add(1, std::memory_order_relaxed);
+  return task_handle{t, t->closure_};
+}
+
+void submit_task(task_handle h, task_invoke_fn invoke) noexcept {
+  task* t = h.task_;
+  t->invoke_ = invoke;
+  runtime_impl* rt = t->rt_;
+  worker* w = current_worker();
+  if (w != nullptr && w->rt_ == rt) {
+    push_local(w, t);
+    if (!rt->deterministic_) rt->wake_one_if_needed();
+  } else {
+    rt->inject(t);
+  }
+}
+
+void abandon_task(task_handle h) noexcept {
+  task* t = h.task_;
+  runtime_impl* rt = t->rt_;
+  clear_for_reuse(t);
+  if (!rt->pooled_) release_task_stack(rt, t);
+  rt->give_to_pool(t, t, 1);
+  end_task_bookkeeping(rt);
+}
+
+void make_runnable(task* t) noexcept {
+  // relaxed: observers' snapshot (ordered after finalise_park's store by P1).
+  t->state_.store(task_state::runnable, std::memory_order_relaxed);
+  worker* w = current_worker();
+  if (w != nullptr && w->rt_ == t->rt_) {
+    push_runnext(w, t);
+  } else {
+    t->rt_->inject(t);
+  }
+}
+
+// ---- the parker hooks (declared in <weft/detail/parker.hpp>) ----
+
+parker& task_parker(task* t) noexcept { return t->parker_; }
+
+bool park_task_until(parker& p, time_point deadline) noexcept {
+  task* t = p.owner_task();
+  // acquire: consumes a token; the waker's writes before unpark are visible (P2).
+  if (p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified) return true;
+  if (deadline != no_deadline && clock::now() >= deadline) return false;
+  // relaxed: diagnostic; "since when" is the first park of the operation note_blocking named.
+  if (t->since_ns_.load(std::memory_order_relaxed) == 0)
+    t->since_ns_.store(coarse_now_ns(), std::memory_order_relaxed);  // relaxed: diagnostic
+  t->park_deadline_ = deadline;
+  t->reason_ = switch_reason::park;
+  switch_fiber(t->ctx_, t->side_, *t->resumer_);
+  // Resumed (perhaps on another worker): by an unpark (token), a timer, or a spurious wake-up.
+  // acquire: P2.
+  if (p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified) return true;
+  if (deadline == no_deadline) return true;
+  return clock::now() < deadline;  // a stale timer may wake us early: that is a spurious wake
+}
+
+void unpark_task(parker& p) noexcept {
+  // acq_rel: release publishes the waker's writes to the task (P2); acquire pairs with
+  // finalise_park's CAS (P1) so the fiber we enqueue is completely switched out.
+  if (p.state_.exchange(parker::state::notified, std::memory_order_acq_rel) == parker::state::parked)
+    make_runnable(p.owner_task());
+}
+
+void task_yield(task* t) noexcept {
+  t->reason_ = switch_reason::yield;
+  switch_fiber(t->ctx_, t->side_, *t->resumer_);
+}
+
+}  // namespace weft::detail

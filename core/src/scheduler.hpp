@@ -1,0 +1,176 @@
+// Private: the runtime's task object, worker and shared state. See scheduler.cpp for the
+// scheduling loop and the park/unpark protocol, runtime.cpp for the public entry points.
+//
+// Invariants:
+//   I1  A task object is never freed while its runtime lives: tasks are pooled (per-worker free
+//       lists over a shared pool), so a late unpark_task() on a finished or reused task touches a
+//       live parker and at worst leaves a stale token (the next park returns spuriously).
+//   I2  task::state_ == parked iff the task's parker word is `parked` or a waker/timer has just
+//       moved it off `parked` and is about to make the task runnable; only the one that moved
+//       the parker word off `parked` makes the task runnable (exactly one enqueue per park).
+//   I3  A task's fiber is switched out completely before its parker word becomes `parked`: only
+//       its worker's scheduler loop, after switch_fiber() returned, publishes `parked`.
+//   I4  runtime_impl::live_ counts tasks between prepare_task and the end of their closure.
+// Protocol (who may touch what):
+//   task::ctx_, side_, reason_, park_deadline_, invoke_, closure_   the thread running the task
+//       or its scheduler loop; handed between workers through the run queues (release/acquire).
+//   worker::free_, timers_, det_ready_, runnext_streak_   the worker's own thread only.
+//   runtime_impl::pool_mu_   guards the shared free list, the task registry and the stack pool.
+//   runtime_impl::idle_mu_   guards idle_ and worker::in_idle_.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <weft/detail/fiber_switch.hpp>
+#include <weft/detail/parker.hpp>
+#include <weft/detail/platform.hpp>
+#include <weft/detail/run_queue.hpp>
+#include <weft/detail/stack_pool.hpp>
+#include <weft/detail/task.hpp>
+#include <weft/detail/timer_heap.hpp>
+#include <weft/runtime.hpp>
+
+namespace weft::detail {
+
+struct worker;
+struct runtime_impl;
+
+/// Why a task switched back to its scheduler; written by the task, read by the scheduler loop.
+enum class switch_reason : std::uint8_t {
+  park,      ///< park_task_until: finalise the park (publish `parked`, arm the timer)
+  yield,     ///< yield(): requeue at the back
+  finished,  ///< the closure returned: recycle the task
+};
+
+/// For observers (stats, dump_blocked). Written by the scheduler side, read by anyone.
+enum class task_state : std::uint8_t {
+  free,      ///< in a pool; observers skip it
+  runnable,  ///< in a queue (or about to be)
+  running,   ///< on a worker
+  parked,    ///< blocked: counted in tasks_blocked, listed by dump_blocked (I2)
+};
+
+struct task {
+  explicit task(runtime_impl* rt) noexcept : parker_(this), rt_(rt) {}
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+
+  // ---- switching (the running thread / its scheduler; see Protocol) ----
+  boost::context::fiber ctx_;       // the other side of the current switch (see fiber_switch.hpp)
+  fiber_side side_;                 // this task's stack, for the sanitizers
+  const fiber_side* resumer_ = nullptr;  // the scheduler side that resumed us (switch target)
+  worker* worker_ = nullptr;        // the worker running the task (set before each switch-in)
+  switch_reason reason_ = switch_reason::park;
+  bool quit_ = false;               // ~runtime: leave the fiber's loop
+  bool heap_closure_ = false;
+  time_point park_deadline_{};
+  task_invoke_fn invoke_ = nullptr;
+  void* closure_ = nullptr;
+  stack_block stack_{};
+  task* next_free_ = nullptr;       // free-list link (pool side only)
+
+  parker parker_;                   // the task's parker: token word shared with wakers
+  runtime_impl* const rt_;
+
+  // ---- shared with wakers, timers and observers ----
+  // The park sequence number: +1 by the scheduler loop at each park; timers compare it to
+  // recognise stale entries. relaxed everywhere: a stale read only causes a spurious wake-up,
+  // which park_task_until() absorbs (it re-checks its deadline).
+  std::atomic<std::uint64_t> park_seq_{0};
+  std::atomic<task_state> state_{task_state::free};
+  // Observability (relaxed: diagnostic snapshots; nothing is published through them).
+  std::atomic<const char*> op_{nullptr};
+  std::atomic<const void*> object_{nullptr};
+  std::atomic<const char*> object_name_{nullptr};
+  std::atomic<std::int64_t> since_ns_{0};  // coarse monotonic ns at the first park of op_
+  std::atomic<const char*> spawn_file_{nullptr};
+  std::atomic<std::uint32_t> spawn_line_{0};
+};
+
+struct worker {
+  worker(runtime_impl* rt, std::size_t index) noexcept;
+
+  runtime_impl* const rt_;
+  const std::size_t index_;
+
+  run_queue<task> runq_;
+  // The run-next slot: the owner exchanges tasks in; thieves may take it with exchange(nullptr).
+  alignas(cache_line_size) std::atomic<task*> runnext_{nullptr};
+  // The worker's futex word: 1 = a wake-up token. Wakers store 1 and futex-wake.
+  alignas(cache_line_size) std::atomic<std::uint32_t> wake_word_{0};
+  bool in_idle_ = false;   // guarded by rt_->idle_mu_
+  bool spinning_ = false;  // owner only; counted in rt_->nspinning_ while true
+
+  // ---- owner only ----
+  alignas(cache_line_size) std::uint32_t runnext_streak_ = 0;
+  std::uint32_t tick_ = 0;
+  std::uint64_t rng_;
+  timer_heap<task> timers_;
+  std::vector<task*> det_ready_;  // deterministic mode: every runnable task
+  task* free_ = nullptr;
+  std::size_t nfree_ = 0;
+  fiber_side side_;  // the worker thread's own stack (switch target for its tasks)
+  moodycamel::ConsumerToken* inject_token_ = nullptr;
+
+  // ---- stats: written by the owner (relaxed load+store, one writer), read by anyone ----
+  std::atomic<std::uint64_t> tasks_run_{0}, steals_{0}, parks_{0};
+
+  std::thread thread_;
+};
+
+struct runtime_impl {
+  explicit runtime_impl(const runtime_options& o);
+  ~runtime_impl();
+
+  runtime_options opts_;
+  bool pooled_ = true;         // false under ASan: a fresh stack and fiber per task
+  bool deterministic_ = false;
+  std::vector<worker*> workers_;
+
+  // Global injection queue (order does not matter here, so moodycamel fits).
+  moodycamel::ConcurrentQueue<task*> inject_;
+  // How many tasks inject_ holds, as a hint and for the wake protocol: +n after an enqueue
+  // (seq_cst, see wake_one_if_needed), -n after a dequeue.
+  alignas(cache_line_size) std::atomic<std::int64_t> inject_count_{0};
+  alignas(cache_line_size) std::atomic<std::uint32_t> nspinning_{0};  // searching workers
+  std::atomic<std::uint32_t> nidle_{0};                               // sleeping workers
+  std::atomic<bool> stopping_{false};
+  std::mutex idle_mu_;
+  std::vector<worker*> idle_;
+
+  alignas(cache_line_size) std::atomic<std::int64_t> live_{0};  // I4
+  std::atomic<std::uint32_t> dtor_waiting_{0};
+  std::atomic<std::uint32_t> done_word_{0};  // futex word bumped when live_ reaches 0
+
+  std::mutex pool_mu_;
+  std::deque<task> tasks_;       // the registry: every task ever made (I1)
+  task* pool_free_ = nullptr;    // shared free list (pool_mu_)
+  stack_pool stacks_;
+
+  // ---- scheduling entry points (scheduler.cpp) ----
+  void inject(task* t) noexcept;
+  void wake_one_if_needed() noexcept;
+  task* take_from_pool() noexcept;           // pool_mu_; grows the pool if empty
+  void give_to_pool(task* first, task* last, std::size_t n) noexcept;
+};
+
+/// The worker the calling thread is (nullptr on other threads). noinline: a fiber may resume on
+/// another thread, so no caller may keep a thread_local's address across a switch.
+[[gnu::noinline]] worker* current_worker() noexcept;
+
+void run_worker(worker* w) noexcept;
+void make_runnable(task* t) noexcept;          // a parked task that a waker/timer now owns (I2)
+void release_task_stack(runtime_impl* rt, task* t) noexcept;
+std::int64_t coarse_now_ns() noexcept;
+/// Switches the calling task t out with reason `yield` (it is requeued at the back).
+void task_yield(task* t) noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,87 @@
+// Slab allocation of fiber stacks; see <weft/detail/stack_pool.hpp>.
+#include <weft/detail/stack_pool.hpp>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace weft::detail {
+
+namespace {
+std::size_t round_up(std::size_t n, std::size_t to) noexcept { return (n + to - 1) / to * to; }
+
+void write_canary(std::byte* lo) noexcept {
+  *reinterpret_cast<std::uint64_t*>(lo) = stack_pool::canary;
+}
+}  // namespace
+
+stack_pool::stack_pool(std::size_t stack_size, bool guard_pages)
+    : page_(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))), guard_pages_(guard_pages) {
+  stack_size_ = round_up(stack_size < 2 * page_ ? 2 * page_ : stack_size, page_);
+}
+
+stack_pool::~stack_pool() {
+  for (const slab& s : slabs_) ::munmap(s.base_, s.bytes_);
+}
+
+void* stack_pool::map(std::size_t bytes) {
+  // MAP_NORESERVE: a stack's pages are committed only when touched (overcommit heuristics must
+  // not count the untouched part of a million 64 KiB stacks).
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    std::fprintf(stderr,
+                 "weft: cannot map %zu bytes of fiber stacks: %s (check vm.max_map_count, "
+                 "ulimit -v, or lower runtime_options::stack_size)\n",
+                 bytes, std::strerror(errno));
+    std::abort();
+  }
+  // Transparent huge pages would commit 2 MiB at the first touch of a slab: a stack must cost
+  // only the small pages it uses.
+  ::madvise(p, bytes, MADV_NOHUGEPAGE);
+  return p;
+}
+
+void stack_pool::allocate_slab(std::size_t n, stack_block* out) {
+  // Layout: [spare page][guard?][stack 0][guard?][stack 1]... The spare page at the start
+  // means an overflow of stack 0 by less than a page lands in mapped memory, where the canary
+  // check reports it, as it does for every other stack (whose overflow lands in its neighbour).
+  const std::size_t stride = stack_size_ + (guard_pages_ ? page_ : 0);
+  const std::size_t bytes = page_ + n * stride;
+  auto* base = static_cast<std::byte*>(map(bytes));
+  slabs_.push_back(slab{base, bytes});
+  for (std::size_t i = 0; i < n; ++i) {
+    std::byte* start = base + page_ + i * stride;
+    if (guard_pages_) {
+      if (::mprotect(start, page_, PROT_NONE) != 0) {
+        std::fprintf(stderr, "weft: mprotect of a stack guard page failed: %s (vm.max_map_count?)\n",
+                     std::strerror(errno));
+        std::abort();
+      }
+      start += page_;
+    }
+    out[i] = stack_block{start, stack_size_};
+    write_canary(start);
+  }
+}
+
+stack_block stack_pool::allocate_one() {
+  const std::size_t bytes = stack_size_ + page_;
+  auto* base = static_cast<std::byte*>(map(bytes));
+  // A guard page below each fresh stack (these are the sanitizer builds: few stacks, and an
+  // overflow should fault where it happens).
+  ::mprotect(base, page_, PROT_NONE);
+  stack_block s{base + page_, stack_size_};
+  write_canary(s.lo_);
+  return s;
+}
+
+void stack_pool::free_one(stack_block s) noexcept {
+  ::munmap(s.lo_ - page_, s.size_ + page_);
+}
+
+}  // namespace weft::detail
