@@ -1,0 +1,269 @@
+// The actor's slow paths: the runner (run loop, restart, the end), stop(), submission to the
+// runtime, and monitors. The protocol (word layout, I1-I5, P1-P4) is in
+// <weft/detail/actor_state.hpp>; this file keeps to it.
+//
+// Monitors are a lock-free stack of nodes, each holding the sender of one monitor's channel
+// (capacity 1). monitor() pushes with a CAS unless the top is the `ended` sentinel; the end
+// exchanges the whole stack for the sentinel and sends one exit_info into each channel. A
+// monitor() that finds the sentinel sends into its own channel at once.
+//
+// Invariants:
+//   M1  monitors_ is the sentinel iff the actor has ended and exit_* are final.
+//   M2  Every monitor node is sent to and freed exactly once: by the end (nodes taken by the
+//       exchange) or by the monitor() call that found the sentinel (its own node).
+// Orderings:
+//   P4  (actor_state.hpp) exit_* written, then monitors_.exchange(sentinel, acq_rel)  ->
+//       monitor(): monitors_.load/CAS(acquire) that reads the sentinel, then reads exit_*.
+//   M3  monitor(): CAS(release) pushing a node  ->  the end's exchange (acquire): the node's
+//       sender is fully built before the end uses it.
+#include <weft/actor.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include <weft/detail/backoff.hpp>
+#include <weft/detail/blocking_info.hpp>
+#include <weft/detail/source_location.hpp>
+#include <weft/detail/task.hpp>
+#include <weft/runtime.hpp>
+
+namespace weft::detail {
+
+namespace {
+
+alignas(monitor_node*) char ended_sentinel_storage;
+
+}  // namespace
+
+struct monitor_node {
+  sender<exit_info> tx;
+  monitor_node* next = nullptr;
+};
+
+namespace {
+
+/// The top of monitors_ once the actor has ended (M1). Never dereferenced.
+monitor_node* ended_sentinel() noexcept { return reinterpret_cast<monitor_node*>(&ended_sentinel_storage); }
+
+void tell_monitor(monitor_node* m, bool failed, const std::exception_ptr& error) noexcept {
+  // A fresh channel of capacity 1: try_send succeeds, or returns closed if the receiver is gone.
+  (void)m->tx.try_send(exit_info{failed ? exit_reason::failed : exit_reason::stopped, error});
+  delete m;  // destroys the sender: the channel closes after the value
+}
+
+[[noreturn, gnu::cold]] void fatal(const char* what) noexcept {
+  std::fprintf(stderr, "weft: actor: %s\n", what);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace
+
+// The runner's steps; defined below, a friend of actor_core.
+struct actor_runner {
+  static void run(actor_core* s) noexcept;
+  static message_node* pop_reserved(actor_core* s) noexcept;
+  static bool recover(actor_core* s, std::exception_ptr error) noexcept;
+  static bool restart_allowed(actor_core* s) noexcept;
+  static void fail(actor_core* s, std::exception_ptr error) noexcept;
+  static void finish(actor_core* s, std::exception_ptr error) noexcept;
+};
+
+// ---- construction -------------------------------------------------------------------------------
+
+actor_core::actor_core(runtime* rt, std::size_t capacity, int max_restarts, std::chrono::nanoseconds within)
+    : capacity_(capacity), runtime_(rt), max_restarts_(max_restarts), within_(within) {
+  if (max_restarts_ > 0)
+    restarts_ = std::make_unique<std::chrono::steady_clock::time_point[]>(static_cast<std::size_t>(max_restarts_));
+  actors_live_add(+1);  // the runtime's count for stats().actors_live
+}
+
+actor_core::~actor_core() {
+  // Normally the actor has ended (the last handle stops it; the runner holds a reference until
+  // the end). If B's constructor threw in spawn_actor, nothing was ever queued.
+  // relaxed: we are the last owner (P3 made every other owner's writes visible).
+  if (actor_word::run(word_.load(std::memory_order_relaxed)) != run_state::ended) {
+    while (mailbox_link* l = queue_.try_pop()) {
+      auto* n = static_cast<message_node*>(l);
+      n->ops_->drop(n);
+    }
+    // relaxed: the last owner; see above.
+    monitor_node* m = monitors_.load(std::memory_order_relaxed);
+    while (m != nullptr && m != ended_sentinel()) delete std::exchange(m, m->next);
+    actors_live_add(-1);
+  }
+}
+
+// ---- senders' slow paths --------------------------------------------------------------------------
+
+/// The runner task's closure: 8 bytes, stored in place on the task's stack.
+struct runner_closure {
+  actor_core* actor;  // holds the runner's reference
+  void operator()() noexcept { actor_runner::run(actor); }
+};
+
+void actor_core::submit() noexcept {
+  add_ref();  // the runner's reference, released when its run ends
+  try {
+    // The runtime's primitive under weft::spawn: no future to allocate (nobody waits for a
+    // runner), the closure in place on the pooled task's stack.
+    runtime& rt = runtime_ != nullptr ? *runtime_ : default_runtime();
+    spawn_closure(rt, runner_closure{this}, source_location::current());
+  } catch (...) {
+    // The actor is `scheduled` with messages queued and no runner: it would hang silently.
+    fatal("could not submit the runner task (out of memory)");
+  }
+}
+
+void actor_core::stop() noexcept {
+  // relaxed: a first guess for the CAS, which validates it.
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (actor_word::is_closed(w)) return;
+    const bool was_idle = actor_word::run(w) == run_state::idle;
+    std::uint64_t next = w | actor_word::closed_bit;
+    if (was_idle) next = actor_word::with_run(next, run_state::scheduled);  // the runner will end it
+    // acquire on success: P1 when we submit (the previous runner's writes). relaxed on failure:
+    // retry with the fresh value.
+    if (word_.compare_exchange_weak(w, next, std::memory_order_acquire, std::memory_order_relaxed)) {
+      if (was_idle) submit();
+      return;
+    }
+  }
+}
+
+void actor_core::add_monitor(monitor_node* m) noexcept {
+  // acquire: P4 (if we read the sentinel, exit_* are visible).
+  monitor_node* top = monitors_.load(std::memory_order_acquire);
+  for (;;) {
+    if (top == ended_sentinel()) {
+      tell_monitor(m, exit_failed_, exit_error_);  // M2: the end will not see this node
+      return;
+    }
+    m->next = top;
+    // release: M3. acquire on failure: P4 if the new top is the sentinel.
+    if (monitors_.compare_exchange_weak(top, m, std::memory_order_release, std::memory_order_acquire)) return;
+  }
+}
+
+receiver<exit_info> make_monitor(actor_core* s) {
+  chan<exit_info> ch = make_chan<exit_info>(1);
+  s->add_monitor(new monitor_node{std::move(ch.tx)});
+  return std::move(ch.rx);
+}
+
+// ---- the runner --------------------------------------------------------------------------------
+
+/// The body of the runner task: handles messages until the mailbox is empty (then idle) or
+/// the actor ends, yielding every mailbox_batch messages. Drops the runner's reference.
+void actor_runner::run(actor_core* s) noexcept {
+  // relaxed: scheduled -> running (+1 on the run field, I3) is bookkeeping; this runner was
+  // ordered after the previous one by P1 and by the task spawn.
+  std::uint64_t w = s->word_.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::size_t handled = 0;
+  for (;;) {
+    if (actor_word::queued(w) == 0) {
+      // A stale `closed, queued == 0` is still true (I4): only this runner takes nodes.
+      if (actor_word::is_closed(w)) {
+        finish(s, nullptr);
+        break;
+      }
+      // release: P1. relaxed on failure: a sender reserved or stop() closed; loop on the value.
+      if (s->word_.compare_exchange_weak(w, actor_word::with_run(w, run_state::idle),
+                                         std::memory_order_release, std::memory_order_relaxed))
+        break;
+      continue;
+    }
+    if (handled == mailbox_batch) {
+      handled = 0;
+      weft::yield();  // let the worker's other tasks run; we keep the mailbox (still running)
+    }
+    message_node* n = pop_reserved(s);
+    ++handled;
+    if (std::exception_ptr e = n->ops_->handle(n, s->behaviour_)) {
+      if (!recover(s, std::move(e))) break;  // ended
+    }
+    // relaxed: a fresh guess; queued only grows behind our back, and the CAS above validates
+    // the `queued == 0` case.
+    w = s->word_.load(std::memory_order_relaxed);
+  }
+  s->release_ref();
+}
+
+/// Pops the next node, which a reservation guarantees (I5): its sender may still be between
+/// its CAS and its link store, so spin briefly, then yield to other tasks, until it shows.
+/// Takes the node off the count (I1: it no longer counts against the capacity).
+message_node* actor_runner::pop_reserved(actor_core* s) noexcept {
+  backoff b;
+  std::uint32_t tries = 0;
+  mailbox_link* l;
+  while ((l = s->queue_.try_pop()) == nullptr) {
+    if (tries++ < backoff::spin_limit)
+      b.spin();  // 1, 2, 4, ... relax instructions: the sender is usually two instructions away
+    else
+      weft::yield();  // it was preempted: let other tasks run meanwhile
+  }
+  // relaxed: the count carries no data (message contents come through the mailbox, P2); a
+  // sender that sees the freed slot reserves it with its own CAS.
+  s->word_.fetch_sub(actor_word::queued_one, std::memory_order_relaxed);
+  return static_cast<message_node*>(l);
+}
+
+/// After a handler threw: restart if the policy allows (true: go on), else end with failed.
+bool actor_runner::recover(actor_core* s, std::exception_ptr error) noexcept {
+  if (restart_allowed(s)) {
+    std::exception_ptr ctor_error = s->rebuild();
+    if (!ctor_error) return true;
+    error = std::move(ctor_error);  // B could not be rebuilt: that is why the actor ends
+  }
+  fail(s, std::move(error));
+  return false;
+}
+
+/// The sliding window: allowed iff fewer than max_restarts restarts happened in the last
+/// `within`; if allowed, records this restart.
+bool actor_runner::restart_allowed(actor_core* s) noexcept {
+  if (s->max_restarts_ <= 0) return false;
+  const auto max = static_cast<std::size_t>(s->max_restarts_);
+  const auto now = std::chrono::steady_clock::now();
+  while (s->restart_count_ > 0 && now - s->restarts_[s->restart_next_] >= s->within_) {
+    s->restart_next_ = (s->restart_next_ + 1) % max;  // the oldest left the window
+    --s->restart_count_;
+  }
+  if (s->restart_count_ >= max) return false;
+  s->restarts_[(s->restart_next_ + s->restart_count_) % max] = now;
+  ++s->restart_count_;
+  return true;
+}
+
+/// Ends the actor with `failed`: refuses new messages, drops the queued ones (their asks
+/// complete with broken), then finishes.
+void actor_runner::fail(actor_core* s, std::exception_ptr error) noexcept {
+  // relaxed: senders that read closed only return closed; nothing is published through it.
+  std::uint64_t w = s->word_.fetch_or(actor_word::closed_bit, std::memory_order_relaxed);
+  for (std::uint64_t left = actor_word::queued(w); left > 0; --left) {  // I4: it only falls
+    message_node* n = pop_reserved(s);
+    n->ops_->drop(n);
+  }
+  finish(s, std::move(error));
+}
+
+/// The end: destroys the behaviour, marks the actor ended, tells the monitors.
+/// Precondition: closed is set and queued == 0 (so nobody else writes the word, I4).
+void actor_runner::finish(actor_core* s, std::exception_ptr error) noexcept {
+  s->destroy_behaviour();
+  s->exit_failed_ = error != nullptr;
+  s->exit_error_ = std::move(error);
+  // release: has_ended() (acquire) then sees the behaviour destroyed. A plain store is safe:
+  // with closed set and queued == 0 every other writer's CAS fails (I4).
+  s->word_.store(actor_word::closed_bit | static_cast<std::uint64_t>(run_state::ended),
+                 std::memory_order_release);
+  actors_live_add(-1);
+  // acq_rel: P4 (release: exit_* above) and M3 (acquire: the pushed nodes).
+  monitor_node* m = s->monitors_.exchange(ended_sentinel(), std::memory_order_acq_rel);
+  while (m != nullptr) tell_monitor(std::exchange(m, m->next), s->exit_failed_, s->exit_error_);
+}
+
+}  // namespace weft::detail
