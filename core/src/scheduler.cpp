@@ -63,6 +63,8 @@ constexpr int steal_rounds = 4;
 /// Timers closer than this are waited for by spinning: a futex timeout wakes 5-60 us late on
 /// this VM even with 1 ns timer slack (the same window as the thread parker).
 constexpr auto final_spin_window = std::chrono::microseconds(100);
+/// The idle spin before parking (see idle_spin()); a relax is ~10-40 ns on current x86.
+constexpr int idle_spin_relaxes = 256;
 /// Per-worker free-task cache bounds.
 constexpr std::size_t free_cache_max = 256;
 constexpr std::size_t pool_batch = 32;
@@ -139,8 +141,8 @@ void start_fiber(task* t) {
   std::byte* top = t->stack_.hi() - task_closure_capacity;
   boost::context::stack_context sctx;
   sctx.sp = top;
-  // The fiber's stack ends 16 bytes above the low end, so the canary word is never a frame.
-  sctx.size = static_cast<std::size_t>(top - (t->stack_.lo_ + 16));
+  // The fiber's stack ends above the canary, so no legitimate frame ever writes it.
+  sctx.size = static_cast<std::size_t>(top - (t->stack_.lo_ + stack_pool::canary_bytes));
   t->ctx_ = boost::context::fiber(std::allocator_arg, boost::context::preallocated(top, sctx.size, sctx),
                                   pooled_stack{},
                                   [t](boost::context::fiber&& s) { return task_main(t, std::move(s)); });
@@ -151,7 +153,7 @@ void start_fiber(task* t) {
   const char* file = t->spawn_file_.load(std::memory_order_relaxed);
   std::fprintf(stderr,
                "weft: stack overflow in a task spawned at %s:%u: it used more than its %zu-byte stack "
-               "(the canary at the stack's low end was overwritten). Raise runtime_options::stack_size, "
+               "(the zero canary at the stack's low end was overwritten). Raise runtime_options::stack_size, "
                "or set runtime_options::guard_pages to fault at the overflowing frame.\n",
                file != nullptr ? file : "?", t->spawn_line_.load(std::memory_order_relaxed), t->stack_.size_);
   std::fflush(stderr);
@@ -346,6 +348,20 @@ task* steal(worker* w) noexcept {
   return nullptr;
 }
 
+/// The last spin before parking: an OS thread that spawns or wakes tasks in a burst would
+/// otherwise pay a futex wake-up (5-60 us on a VM) per task. Bounded: idle_spin_relaxes CPU relax
+/// instructions (about 10 us), watching only the global queue (other workers' queues were just
+/// searched by steal()). Returns true if work appeared.
+bool idle_spin(worker* w) noexcept {
+  runtime_impl* rt = w->rt_;
+  for (int i = 0; i < idle_spin_relaxes; ++i) {
+    // relaxed: a hint; take_injected() does the real (ordered) dequeue.
+    if (rt->inject_count_.load(std::memory_order_relaxed) > 0) return true;
+    cpu_relax();
+  }
+  return false;
+}
+
 task* pick_deterministic(worker* w) noexcept {
   runtime_impl* rt = w->rt_;
   for (;;) {
@@ -360,6 +376,7 @@ task* pick_deterministic(worker* w) noexcept {
     }
     // acquire: after ~runtime saw every task end.
     if (rt->stopping_.load(std::memory_order_acquire)) return nullptr;
+    if (idle_spin(w)) continue;
     park_idle(w);
   }
 }
@@ -393,6 +410,7 @@ task* find_runnable(worker* w) noexcept {
     if (task* t = steal(w)) return found(w, t);
     // acquire: after ~runtime saw every task end.
     if (rt->stopping_.load(std::memory_order_acquire)) return nullptr;
+    if (idle_spin(w)) continue;
     park_idle(w);
   }
 }
@@ -471,6 +489,22 @@ void finish_task(worker* w, task* t) noexcept {
   end_task_bookkeeping(rt);
 }
 
+/// A yielding task goes behind everything already waiting for this worker: the local queue's
+/// tail, or the global queue's when that holds tasks (tasks moved there by a local-queue
+/// overflow would otherwise wait behind a task that spawns and yields in a loop; Go's Gosched
+/// uses the global queue for the same reason).
+void requeue_yielded(worker* w, task* t) noexcept {
+  runtime_impl* rt = w->rt_;
+  // relaxed: a hint; either queue is correct, this only chooses the fairer one.
+  if (!rt->deterministic_ && rt->inject_count_.load(std::memory_order_relaxed) > 0) {
+    rt->inject_.enqueue(t);
+    // seq_cst: P3 (no wake needed: this worker itself is about to look for work).
+    rt->inject_count_.fetch_add(1, std::memory_order_seq_cst);
+    return;
+  }
+  push_local(w, t);
+}
+
 /// Switches into t; returns a task to run next at once (a park that raced with its wake-up).
 task* run_task(worker* w, task* t) noexcept {
   t->worker_ = w;
@@ -489,7 +523,7 @@ task* run_task(worker* w, task* t) noexcept {
     case switch_reason::yield:
       // relaxed: observers' snapshot.
       t->state_.store(task_state::runnable, std::memory_order_relaxed);
-      push_local(w, t);
+      requeue_yielded(w, t);
       return nullptr;
     case switch_reason::finished:
       finish_task(w, t);

@@ -13,10 +13,6 @@ namespace weft::detail {
 
 namespace {
 std::size_t round_up(std::size_t n, std::size_t to) noexcept { return (n + to - 1) / to * to; }
-
-void write_canary(std::byte* lo) noexcept {
-  *reinterpret_cast<std::uint64_t*>(lo) = stack_pool::canary;
-}
 }  // namespace
 
 stack_pool::stack_pool(std::size_t stack_size, bool guard_pages)
@@ -65,7 +61,6 @@ void stack_pool::allocate_slab(std::size_t n, stack_block* out) {
       start += page_;
     }
     out[i] = stack_block{start, stack_size_};
-    write_canary(start);
   }
 }
 
@@ -76,7 +71,6 @@ stack_block stack_pool::allocate_one() {
   // overflow should fault where it happens).
   ::mprotect(base, page_, PROT_NONE);
   stack_block s{base + page_, stack_size_};
-  write_canary(s.lo_);
   return s;
 }
 

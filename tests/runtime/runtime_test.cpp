@@ -146,27 +146,29 @@ TEST(SleepFor, ManyTasksSleepingWakeInDeadlineOrderOnOneWorker) {
 }
 
 // Go's classic: a chain of n tasks, each receiving from its right neighbour and sending one more
-// to its left; the first send enters at the far end.
+// to its left; the first send enters at the far end. Built by a root task, as in Go (main is a
+// goroutine there), so the spawns take the worker-local path.
 int daisy_chain(weft::runtime& rt, std::size_t n) {
-  auto leftmost = weft::make_chan<int>(0);
-  weft::receiver<int> left_rx = leftmost.rx;
-  weft::sender<int> left_tx = leftmost.tx;
-  std::vector<weft::future<void>> tasks;
-  tasks.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    auto right = weft::make_chan<int>(0);
-    tasks.push_back(weft::spawn(rt, [tx = left_tx, rx = right.rx]() mutable {
-      auto v = rx.recv();
-      if (v) (void)tx.send(*v + 1);
-    }));
-    left_tx = right.tx;
-  }
-  auto feeder = weft::spawn(rt, [tx = left_tx]() mutable { (void)tx.send(1); });
-  left_tx = weft::sender<int>();
-  auto r = left_rx.recv();
-  (void)feeder.get();
-  for (auto& t : tasks) (void)t.get();
-  return r ? *r : -1;
+  auto root = weft::spawn(rt, [&rt, n] {
+    auto leftmost = weft::make_chan<int>(0);
+    weft::sender<int> left_tx = leftmost.tx;
+    std::vector<weft::future<void>> tasks;
+    tasks.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto right = weft::make_chan<int>(0);
+      tasks.push_back(weft::spawn(rt, [tx = left_tx, rx = right.rx]() mutable {
+        auto v = rx.recv();
+        if (v) (void)tx.send(*v + 1);
+      }));
+      left_tx = right.tx;
+    }
+    (void)left_tx.send(1);
+    auto r = leftmost.rx.recv();
+    for (auto& t : tasks) (void)t.get();
+    return r ? *r : -1;
+  });
+  auto r = root.get();
+  return r ? *r : -2;
 }
 
 TEST(DaisyChain, HundredThousandTasksOnOneWorker) {

@@ -3,10 +3,16 @@
 // and vm.max_map_count defaults to 65,530). Pages are committed by the kernel only when touched,
 // so an idle task's stack costs the one or two pages at its top that it actually used.
 //
-// Overflow detection without guard pages: a canary word at each stack's low end, checked by the
+// Overflow detection without guard pages: a canary at each stack's low end, checked by the
 // scheduler at every switch out of the task (a stack overflow that reached the low end is
-// reported with the task's spawn site, then the process aborts). With
-// `runtime_options::guard_pages` each stack also gets a PROT_NONE page below it (a debugging
+// reported with the task's spawn site, then the process aborts). The canary's expected value is
+// zero, written by the kernel: a fresh anonymous page reads as zeros, and a read maps the shared
+// zero page without committing memory. A non-zero canary would have to be written into every
+// stack's lowest page, committing a second page per task (twice the RSS of an idle task, measured
+// with tests/runtime/idle_rss_test.cpp). The trade: an overflow that happens to leave exactly
+// zeros in the canary's 16 bytes goes unnoticed; overflowing frames (return addresses, saved
+// registers, pointers) rarely do. With `runtime_options::guard_pages` each stack also gets a
+// PROT_NONE page below it (a debugging
 // switch: two mappings per stack, so about 32K stacks at most under the default limit).
 //
 // The runtime pools stacks with the task objects that own them (a task keeps its stack, and its
@@ -14,7 +20,8 @@
 // per task with allocate_one()/free_one(), so ASan sees stack reuse bugs.
 //
 // Invariants:
-//   I1  Every stack handed out has `canary` stored at its low end (stack_block::lo_).
+//   I1  Every stack handed out has canary_bytes of zeros at its low end (stack_block::lo_):
+//       fresh anonymous memory; a recycled stack was checked at every switch of its last task.
 //   I2  Slabs are unmapped only by ~stack_pool (the runtime's end); until then a stack's memory
 //       stays mapped, so a task's stack pointer and canary stay valid while the task object lives.
 // Protocol: allocate_slab/allocate_one/free_one are called under the runtime's pool mutex.
@@ -36,8 +43,9 @@ struct stack_block {
 
 class stack_pool {
  public:
-  /// "WEFTSTK!" in ASCII: an overflowing frame is unlikely to write exactly this.
-  static constexpr std::uint64_t canary = 0x214b545354464557ull;
+  /// Bytes at each stack's low end that must stay zero (the canary, see above). Fibers start
+  /// their frames above them.
+  static constexpr std::size_t canary_bytes = 16;
 
   /// stack_size is rounded up to whole pages.
   stack_pool(std::size_t stack_size, bool guard_pages);
@@ -55,7 +63,8 @@ class stack_pool {
   void free_one(stack_block s) noexcept;
 
   static bool canary_intact(const stack_block& s) noexcept {
-    return *reinterpret_cast<const volatile std::uint64_t*>(s.lo_) == canary;
+    const auto* w = reinterpret_cast<const volatile std::uint64_t*>(s.lo_);
+    return (w[0] | w[1]) == 0;
   }
 
  private:
