@@ -8,13 +8,16 @@
 //   BM_Task_ParkUnpark       two tasks handing a turn back and forth with their raw parkers:
 //                            one iteration = unpark + park on each side (the channel-free cost)
 //   BM_Task_PingPongChan     two tasks, one round trip over two unbuffered channels (W5's shape)
+//   BM_Task_SleepFor/<us>    sleep_for(us) in a task; counter overshoot_median_ns (timer accuracy)
 #include <weft/detail/fiber_switch.hpp>
 #include <weft/detail/parker.hpp>
 #include <weft/weft.hpp>
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -191,5 +194,23 @@ void BM_Task_PingPongChanTwoWorkers(benchmark::State& state) {
   (void)echo.get();
 }
 BENCHMARK(BM_Task_PingPongChanTwoWorkers)->UseRealTime();
+
+void BM_Task_SleepFor(benchmark::State& state) {
+  const auto d = std::chrono::microseconds(state.range(0));
+  std::vector<std::int64_t> overshoot;
+  in_task(state, [&overshoot, d](benchmark::State& st) {
+    for (auto _ : st) {
+      const auto t0 = std::chrono::steady_clock::now();
+      weft::sleep_for(d);
+      overshoot.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - t0 - d)
+                              .count());
+    }
+  });
+  std::sort(overshoot.begin(), overshoot.end());
+  if (!overshoot.empty())
+    state.counters["overshoot_median_ns"] = static_cast<double>(overshoot[overshoot.size() / 2]);
+}
+BENCHMARK(BM_Task_SleepFor)->Arg(50)->Arg(1000)->UseRealTime();
 
 }  // namespace

@@ -1,0 +1,87 @@
+// Memory per idle task: N tasks each blocked in recv on one unbuffered channel, measured as the
+// growth of the process's resident set (/proc/self/statm) from before the spawns to when all N
+// are parked. Prints the figures; asserts loose bounds (the target is 4.5 KB per idle task for
+// the runtime's own part: one stack page plus the task object).
+//
+//   WEFT_TEST_SCALE=5 ./weft_runtime_tests --gtest_filter='IdleRss.*'     # 1,000,000 tasks
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <weft/detail/task.hpp>
+#include <weft/weft.hpp>
+
+#include "support/scale.hpp"
+
+namespace {
+
+std::size_t rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  f >> size >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+void wait_until_blocked(weft::runtime& rt, std::size_t n) {
+  const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+  while (weft::stats(rt).tasks_blocked < n && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  ASSERT_EQ(weft::stats(rt).tasks_blocked, n);
+}
+
+struct blocked_recv {
+  weft::receiver<int> rx;
+  void operator()() noexcept { (void)rx.recv(); }
+};
+
+TEST(IdleRss, RuntimeOwnCostPerIdleTask) {
+  if (weft::test::sanitized) GTEST_SKIP() << "sanitizers change stack and heap use";
+  const std::size_t n = weft::test::scale(200'000);
+  weft::runtime_options o;
+  o.workers = 2;
+  weft::runtime rt(o);
+  auto c = weft::make_chan<int>(0);
+  const std::size_t before = rss_bytes();
+  // The bare primitive under spawn(): no future, so this is the runtime's own cost.
+  auto root = weft::spawn(rt, [&rt, &c, n] {
+    for (std::size_t i = 0; i < n; ++i)
+      weft::detail::spawn_closure(rt, blocked_recv{c.rx}, weft::detail::source_location::current());
+  });
+  (void)root.get();
+  wait_until_blocked(rt, n);
+  const std::size_t after = rss_bytes();
+  const double per_task = static_cast<double>(after - before) / static_cast<double>(n);
+  std::printf("[ measure  ] %zu idle tasks (bare): %.0f bytes RSS per task\n", n, per_task);
+  c.tx.close();
+  EXPECT_LE(per_task, 4.5 * 1024);
+}
+
+TEST(IdleRss, SpawnedTaskWithFuturePerIdleTask) {
+  if (weft::test::sanitized) GTEST_SKIP() << "sanitizers change stack and heap use";
+  const std::size_t n = weft::test::scale(200'000);
+  weft::runtime_options o;
+  o.workers = 2;
+  weft::runtime rt(o);
+  auto c = weft::make_chan<int>(0);
+  std::vector<weft::future<void>> fs;
+  fs.reserve(n);
+  const std::size_t before = rss_bytes();
+  auto root = weft::spawn(rt, [&rt, &c, &fs, n] {
+    for (std::size_t i = 0; i < n; ++i) fs.push_back(weft::spawn(rt, [rx = c.rx]() mutable { (void)rx.recv(); }));
+  });
+  (void)root.get();
+  wait_until_blocked(rt, n);
+  const std::size_t after = rss_bytes();
+  const double per_task = static_cast<double>(after - before) / static_cast<double>(n);
+  std::printf("[ measure  ] %zu idle tasks (spawn + future): %.0f bytes RSS per task\n", n, per_task);
+  c.tx.close();
+  for (auto& f : fs) (void)f.get();
+  EXPECT_LE(per_task, 8 * 1024);  // + the future's shared state (a channel), owned by channels/
+}
+
+}  // namespace
