@@ -9,8 +9,8 @@
 // status: 0 if every result check passed, 1 if one failed, 2 on a usage error, 3 if a repetition
 // hung (the watchdog, WEFT_BENCH_TIMEOUT_S seconds per repetition, default 300).
 //
-// Adding a family (W7/W8 actors, W9 spawn): write its cases in a new file returning
-// std::vector<workload_case>, declare it in runner.hpp, and add it to `families` below.
+// Adding a family: write its cases in a new file returning std::vector<workload_case>, declare
+// it in runner.hpp, and add it to `families` below.
 #include "runner.hpp"
 
 #include <algorithm>
@@ -37,6 +37,8 @@ constexpr family_fn families[] = {
     throughput_workloads,  // W1, W2, W6
     pingpong_workloads,    // W3, W4, W5
     timeout_workloads,     // W10
+    actor_workloads,       // W7, W8
+    spawn_workloads,       // W9
 };
 
 /// L0 < L1 < W1 < W2 < ... < W10; within a workload, registry order (weft, weft-spin, ...).

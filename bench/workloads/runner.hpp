@@ -3,7 +3,7 @@
 // weft runtime, and the small statistics and timing helpers every workload uses.
 //
 // A workload family lives in its own file (floor.cpp, throughput.cpp, pingpong.cpp,
-// timeout.cpp; later actors.cpp, spawn.cpp) and exposes one function returning its cases; main.cpp
+// timeout.cpp, actors.cpp, spawn.cpp) and exposes one function returning its cases; main.cpp
 // lists those functions in its registry table. One case = one (workload, peer/variant) pair
 // whose `run` performs ONE full repetition (all N operations) and returns its metrics; the
 // runner repeats it `--reps` times and prints the median of each metric.
@@ -165,4 +165,6 @@ std::vector<workload_case> floor_workloads();       // floor.cpp:      L0, L1
 std::vector<workload_case> throughput_workloads();  // throughput.cpp: W1, W2, W6
 std::vector<workload_case> pingpong_workloads();    // pingpong.cpp:   W3, W4, W5
 std::vector<workload_case> timeout_workloads();     // timeout.cpp:    W10
+std::vector<workload_case> actor_workloads();       // actors.cpp:     W7, W8
+std::vector<workload_case> spawn_workloads();       // spawn.cpp:      W9
 }  // namespace weft_bench
