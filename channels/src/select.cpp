@@ -98,6 +98,7 @@ std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* en
   if (n_chan > 0 && spin_phase(retry, timer_at, nullptr)) return fire(cases, fired);
 
   // 3. Register, re-check, park, unregister; repeat until a case fires.
+  blocking_note note("select", nullptr);
   for (;;) {
     time_point d = timer_at;
     for (std::size_t k = 0; k < n_chan; ++k) d = std::min(d, cases[order[k]]->ready_at());

@@ -101,7 +101,7 @@ status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) 
         out = b->try_send(v);
         return out != status::full;
       };
-      const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx);
+      const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s);
       return w == status::ok ? out : w;
     }
     case flavor::unbounded: return static_cast<unbounded_chan<T>*>(s)->try_send(v);
@@ -139,7 +139,7 @@ result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
     out = f->try_recv();
     return out.code() != status::empty;
   };
-  const status w = wait_for_ring(f->receivers(), try_once, [f] { return f->recv_ready(); }, deadline, ctx);
+  const status w = wait_for_ring(f->receivers(), try_once, [f] { return f->recv_ready(); }, deadline, ctx, "recv", f);
   if (w != status::ok) return w;
   return out;
 }
@@ -424,6 +424,7 @@ namespace detail {
 template <class T>
 result<T> special_recv_slow(special_chan<T>& c, time_point deadline, context_state* ctx) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
+  blocking_note note("recv", &c);
   for (;;) {
     if (ctx != nullptr) {
       if (status e = context_err(ctx); e != status::ok) return e;

@@ -24,6 +24,7 @@
 #include <limits>
 
 #include <weft/detail/backoff.hpp>
+#include <weft/detail/blocking_info.hpp>
 #include <weft/detail/parker.hpp>
 #include <weft/detail/waiter.hpp>
 #include <weft/detail/waker_list.hpp>
@@ -122,6 +123,16 @@ time_point deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
 
 // ---- the blocking loop ---------------------------------------------------------------------------
 
+/// Tells the runtime what the calling task is blocked on (for dump_blocked) for the lifetime of
+/// a slow path; a no-op on plain threads.
+class blocking_note {
+ public:
+  blocking_note(const char* op, const void* object) noexcept { note_blocking(op, object); }
+  ~blocking_note() { note_unblocked(); }
+  blocking_note(const blocking_note&) = delete;
+  blocking_note& operator=(const blocking_note&) = delete;
+};
+
 /// Spins before registering (ring flavors only: they can make progress without a partner
 /// registering). Spin mode spins until done, the deadline or the context's end; adaptive spins a
 /// bounded budget when admitted; tasks and park mode skip it. Returns true if `done()` did.
@@ -142,9 +153,11 @@ void context_unregister(context_state* ctx, waker_entry& e) noexcept;
 ///   is_ready: seq_cst re-check after registering (P1 of waker_list.hpp)
 template <class TryOnce, class IsReady>
 [[gnu::noinline]] status wait_for_ring(waker_list& list, TryOnce&& try_once, IsReady&& is_ready,
-                                       time_point deadline, context_state* ctx) {
+                                       time_point deadline, context_state* ctx, const char* op,
+                                       const void* object) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
   if (spin_phase(try_once, d, ctx)) return status::ok;
+  blocking_note note(op, object);
   for (;;) {
     if (ctx != nullptr) {
       if (status e = context_err(ctx); e != status::ok) return e;

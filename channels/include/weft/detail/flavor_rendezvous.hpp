@@ -245,6 +245,7 @@ namespace weft::detail {
 template <class T>
 [[gnu::noinline]] status rendezvous_send_slow(rendezvous_chan<T>& c, T& v, time_point deadline, context_state* ctx) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
+  blocking_note note("send", &c);
   for (;;) {
     if (ctx != nullptr) {
       if (status e = context_err(ctx); e != status::ok) return e;
@@ -278,6 +279,7 @@ template <class T>
 template <class T>
 [[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline, context_state* ctx) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
+  blocking_note note("recv", &c);
   for (;;) {
     if (ctx != nullptr) {
       if (status e = context_err(ctx); e != status::ok) return e;
