@@ -197,9 +197,19 @@ runtime::~runtime() {
 std::size_t runtime::workers() const noexcept { return impl_->workers_.size(); }
 const runtime_options& runtime::options() const noexcept { return impl_->opts_; }
 
+namespace {
+// The default runtime once made (stats()/dump_blocked() do not make it just to report on it).
+std::atomic<runtime*> g_default{nullptr};
+}  // namespace
+
 runtime& default_runtime() {
   // Never destroyed: at process exit, tasks still blocked must not make exit wait.
-  static runtime* rt = new runtime();
+  static runtime* rt = [] {
+    auto* r = new runtime();
+    // release: publishes the constructed runtime to stats()/dump_blocked()'s acquire load.
+    g_default.store(r, std::memory_order_release);
+    return r;
+  }();
   return *rt;
 }
 
@@ -216,7 +226,13 @@ void yield() noexcept {
 
 // ---- observability ----
 
-runtime_stats stats() { return stats(default_runtime()); }
+runtime_stats stats() {
+  // acquire: pairs with default_runtime()'s release store.
+  if (runtime* rt = g_default.load(std::memory_order_acquire)) return stats(*rt);
+  runtime_stats s;
+  s.actors_live = detail::actors_live();
+  return s;
+}
 
 runtime_stats stats(runtime& rt) {
   detail::runtime_impl* r = &rt.impl();
@@ -247,7 +263,8 @@ runtime_stats stats(runtime& rt) {
 }
 
 void dump_blocked(std::ostream& os, std::chrono::nanoseconds older_than) {
-  dump_blocked(default_runtime(), os, older_than);
+  // acquire: pairs with default_runtime()'s release store.
+  if (runtime* rt = g_default.load(std::memory_order_acquire)) dump_blocked(*rt, os, older_than);
 }
 
 void dump_blocked(runtime& rt, std::ostream& os, std::chrono::nanoseconds older_than) {

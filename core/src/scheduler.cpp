@@ -417,6 +417,21 @@ task* find_runnable(worker* w) noexcept {
 
 // ---- after a switch back ----
 
+void add_timer(worker* w, time_point deadline, task* t, std::uint64_t seq) noexcept {
+  w->timers_.push(deadline, t, seq);
+  if (w->timers_.size() < w->timers_compact_at_) return;
+  // Drop entries whose park is over (see timer_heap.hpp); reading another worker's task is safe
+  // (type-stable, I1), and a wrong guess only keeps a stale entry or drops one whose task is
+  // about to be woken anyway (fire_timer would then find it stale too, or the task re-checks its
+  // deadline: a spurious wake is allowed, a lost one is not -- so only entries whose sequence
+  // moved on are dropped; their park is over for good).
+  w->timers_.remove_if([](const timer_heap<task>::entry& e) {
+    // relaxed: see task::park_seq_; the sequence only grows, so a mismatch is final.
+    return e.task_->park_seq_.load(std::memory_order_relaxed) != e.seq_;
+  });
+  w->timers_compact_at_ = std::max<std::size_t>(1024, 2 * w->timers_.size());
+}
+
 task* finalise_park(worker* w, task* t) noexcept {
   const time_point deadline = t->park_deadline_;
   // relaxed: see task::park_seq_.
@@ -430,7 +445,7 @@ task* finalise_park(worker* w, task* t) noexcept {
   // takes the token's writes (the task consumes the token itself when it runs).
   if (t->parker_.state_.compare_exchange_strong(expected, parker::state::parked, std::memory_order_acq_rel,
                                                  std::memory_order_acquire)) {
-    if (deadline != no_deadline) w->timers_.push(deadline, t, seq);
+    if (deadline != no_deadline) add_timer(w, deadline, t, seq);
     return nullptr;  // t now belongs to whoever wakes it: do not touch it
   }
   // A token arrived while the fiber was switching out: run it again.

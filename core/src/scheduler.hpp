@@ -114,6 +114,7 @@ struct worker {
   std::uint32_t tick_ = 0;
   std::uint64_t rng_;
   timer_heap<task> timers_;
+  std::size_t timers_compact_at_ = 1024;  // clean stale timer entries when the heap reaches this
   std::vector<task*> det_ready_;  // deterministic mode: every runnable task
   task* free_ = nullptr;
   std::size_t nfree_ = 0;

@@ -5,7 +5,9 @@
 //
 // Entries are never removed early: a task woken before its deadline leaves a stale entry that is
 // recognised when it comes due (its sequence no longer matches the task's current park) and
-// dropped. The task objects are type-stable (pooled for the runtime's lifetime), so reading a
+// dropped; and when the heap has doubled since the last clean-up the worker drops every stale
+// entry at once (remove_if), so a task that parks with a long deadline and is always woken early
+// (recv_for(30s) in a busy loop) cannot grow the heap without bound. The task objects are type-stable (pooled for the runtime's lifetime), so reading a
 // stale entry's task is safe.
 //
 // Invariants:
@@ -40,6 +42,12 @@ class timer_heap {
   void push(time_point deadline, Task* t, std::uint64_t seq) {
     heap_.push_back(entry{deadline, t, seq});
     std::push_heap(heap_.begin(), heap_.end(), later{});
+  }
+  /// Drops every entry for which `is_stale(entry)` is true and restores I1. O(size).
+  template <class Pred>
+  void remove_if(Pred is_stale) {
+    std::erase_if(heap_, is_stale);
+    std::make_heap(heap_.begin(), heap_.end(), later{});
   }
   /// Precondition: !is_empty().
   entry pop() noexcept {
