@@ -124,12 +124,12 @@ void BM_Task_ParkUnpark(benchmark::State& state) {
     for (;;) {
       // acquire: the partner's release store of the turn.
       while (turn.load(std::memory_order_acquire) != me) {
-        if (stop.load(std::memory_order_acquire)) return;
+        if (stop.load(std::memory_order_acquire)) return;  // acquire: pairs with the release above
         mine.park_until(weft::detail::no_deadline);
       }
       if (me == 0 && !state.KeepRunning()) {
-        stop.store(true, std::memory_order_release);
-        turn.store(1, std::memory_order_release);
+        stop.store(true, std::memory_order_release);  // release: the partner's acquire load of stop
+        turn.store(1, std::memory_order_release);     // release: as for every turn hand-over
         other.unpark();
         return;
       }

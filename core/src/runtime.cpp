@@ -66,12 +66,12 @@ std::vector<blocked_line> collect_blocked(runtime_impl* rt) {
     // relaxed (all reads below): a diagnostic snapshot; a task may change state as we read.
     if (t.state_.load(std::memory_order_relaxed) != task_state::parked) continue;
     blocked_line l{};
-    l.since_ns = t.since_ns_.load(std::memory_order_relaxed);
-    l.op = t.op_.load(std::memory_order_relaxed);
-    l.object = t.object_.load(std::memory_order_relaxed);
-    l.name = t.object_name_.load(std::memory_order_relaxed);
-    l.file = t.spawn_file_.load(std::memory_order_relaxed);
-    l.line = t.spawn_line_.load(std::memory_order_relaxed);
+    l.since_ns = t.since_ns_.load(std::memory_order_relaxed);  // relaxed: as above
+    l.op = t.op_.load(std::memory_order_relaxed);  // relaxed: as above
+    l.object = t.object_.load(std::memory_order_relaxed);  // relaxed: as above
+    l.name = t.object_name_.load(std::memory_order_relaxed);  // relaxed: as above
+    l.file = t.spawn_file_.load(std::memory_order_relaxed);  // relaxed: as above
+    l.line = t.spawn_line_.load(std::memory_order_relaxed);  // relaxed: as above
     out.push_back(l);
   }
   return out;

@@ -155,7 +155,9 @@ void start_fiber(task* t) {
                "weft: stack overflow in a task spawned at %s:%u: it used more than its %zu-byte stack "
                "(the zero canary at the stack's low end was overwritten). Raise runtime_options::stack_size, "
                "or set runtime_options::guard_pages to fault at the overflowing frame.\n",
-               file != nullptr ? file : "?", t->spawn_line_.load(std::memory_order_relaxed), t->stack_.size_);
+               file != nullptr ? file : "?",
+               t->spawn_line_.load(std::memory_order_relaxed),  // relaxed: as above
+               t->stack_.size_);
   std::fflush(stderr);
   std::abort();
 }
