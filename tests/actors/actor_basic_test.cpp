@@ -185,6 +185,9 @@ TEST_P(ActorBasic, RefusedTellLeavesTheMessageUntouched) {
   k.stop();
   EXPECT_EQ(k.tell(std::move(t)), status::closed);
   EXPECT_FALSE(t.is_moved_from());
+  auto g = k.ask(std::move(t));
+  EXPECT_EQ(g.try_get().code(), status::closed);
+  EXPECT_FALSE(t.is_moved_from());
   EXPECT_EQ(t.value(), 2);
 }
 

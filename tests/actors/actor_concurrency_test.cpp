@@ -4,6 +4,7 @@
 // concurrently; a blocking handler (a channel recv, another actor's ask) blocks only its actor;
 // many actors (100k, scaled) come and go without leaking.
 #include <atomic>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -222,6 +223,56 @@ TEST_P(ActorConcurrency, StopRacingWithTellsLosesNothing) {
     ASSERT_TRUE(static_cast<bool>(recv(mon)));  // the end happens-after every handler
     EXPECT_EQ(handled.load(), accepted.load()) << "round " << r;
     EXPECT_EQ(c.mailbox_size(), 0u);
+  }
+}
+
+// Deterministic schedules (runtime_options::seed, one worker): each seed is one interleaving of
+// the sender tasks, the stopper and the actor's runner; many seeds explore many of them.
+TEST(ActorSchedules, StopRacingWithTellsFromTasksUnderManySeeds) {
+  const std::uint64_t seeds = scale(500);
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+    weft::runtime r({.workers = 1, .seed = seed});
+    std::atomic<long> handled{0};
+    std::atomic<long> accepted{0};
+    auto a = weft::spawn_actor<tally>(r, {}, &handled);
+    auto mon = a.monitor();
+    std::vector<weft::future<void>> tasks;
+    for (int s = 0; s < 3; ++s)
+      tasks.push_back(weft::spawn(r, [&] {
+        for (int i = 0; i < 30; ++i) {
+          if (a.tell(1) == status::ok) accepted.fetch_add(1);
+          weft::yield();
+        }
+      }));
+    tasks.push_back(weft::spawn(r, [&, seed] {
+      for (std::uint64_t i = 0; i < seed % 40; ++i) weft::yield();
+      a.stop();
+    }));
+    for (auto& t : tasks) EXPECT_EQ(get(t).code(), status::ok);
+    auto e = recv(mon);
+    ASSERT_TRUE(static_cast<bool>(e)) << "seed " << seed;
+    EXPECT_EQ(handled.load(), accepted.load()) << "seed " << seed;
+  }
+}
+
+TEST(ActorSchedules, PerSenderOrderUnderManySeeds) {
+  const std::uint64_t seeds = scale(200);
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+    weft::runtime r({.workers = 1, .seed = seed});
+    constexpr int senders = 3;
+    auto a = weft::spawn_actor<seq_checker>(r, {}, senders);
+    std::vector<weft::future<void>> tasks;
+    for (int s = 0; s < senders; ++s)
+      tasks.push_back(weft::spawn(r, [&a, s] {
+        for (long i = 0; i < 40; ++i) {
+          EXPECT_EQ(a.tell(seq_msg{s, i}), status::ok);
+          if (i % 3 == 0) weft::yield();
+        }
+      }));
+    for (auto& t : tasks) EXPECT_EQ(get(t).code(), status::ok);
+    auto rep = get(a.ask(get_t{}));
+    EXPECT_EQ(rep->violations, 0) << "seed " << seed;
+    EXPECT_EQ(rep->total, senders * 40) << "seed " << seed;
   }
 }
 
