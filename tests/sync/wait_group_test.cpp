@@ -100,7 +100,6 @@ TEST_P(WaitGroup, WaitReturnsOnlyAfterTheLastDone) {
   wg.add(workers);
   std::atomic<int> finished{0};
   std::atomic<bool> waiter_returned{false};
-  std::atomic<bool> release{false};
   weft::test::run_concurrently(
       ex(),
       [&] {
