@@ -168,6 +168,23 @@ TEST_P(ActorConcurrency, BlockingHandlerBlocksOnlyItsActor) {
   EXPECT_EQ(get(pending).value(), 0);
 }
 
+/// Each message tells the actor another one: its mailbox never runs dry until it is stopped.
+struct perpetual {
+  weft::actor_ref<perpetual>* self;
+  void operator()(int) const { (void)self->tell(1); }  // closed once stopped
+};
+
+TEST_P(ActorConcurrency, BusyActorDoesNotStarveTheOthers) {
+  // The busy actor's runner never finds its mailbox empty; it yields its worker every
+  // mailbox_batch messages, so other actors on the same (single) worker still get to run.
+  weft::actor_ref<perpetual> busy;
+  busy = spawn<perpetual>(&busy);
+  auto other = spawn<counter>();
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(busy.tell(1), status::ok);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(get(other.ask(get_t{}), "the other actor").code(), status::ok);
+  busy.stop();
+}
+
 /// Forwards get_t to another actor and waits for its answer inside the handler.
 struct forwarder {
   weft::actor_ref<counter> to;
