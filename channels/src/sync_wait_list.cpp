@@ -2,6 +2,8 @@
 // Invariants and orderings: see <weft/detail/sync_wait_list.hpp> (I1-I3, P1-P2).
 #include <weft/detail/sync_wait_list.hpp>
 
+#include <weft/detail/backoff.hpp>
+
 namespace weft::detail {
 
 void wait_list::push_back_locked(sync_waiter& w) noexcept {
@@ -45,27 +47,45 @@ sync_waiter* wait_list::take_one_locked() noexcept {
 
 void wait_list::wake(sync_waiter* chain) noexcept {
   while (chain != nullptr) {
-    // Read everything we need before woken_: after it the owner may return and free `*chain`.
+    // Read the link before `released`: after it the owner may return and free `*chain`.
     sync_waiter* next = chain->next_;
     parker* p = chain->parker_;
-    // release: the owner's acquire load of woken_ must see what we did before waking it (the
-    // owner's condition, a stored result); P2.
-    chain->woken_.store(true, std::memory_order_release);
-    p->unpark();  // type-stable parker: safe even if the owner already returned (I2)
+    // release: the owner's acquire load must see what we did before waking it (its condition,
+    // a stored result); P2. From here the owner neither parks again nor returns (I2).
+    chain->signal_.store(sync_waiter::signal::woken, std::memory_order_release);
+    p->unpark();
+    // release: our unpark() is over; the owner may return, and its task (and runtime) end; P2.
+    chain->signal_.store(sync_waiter::signal::released, std::memory_order_release);
     chain = next;
   }
 }
 
 bool wait_list::park_until(sync_waiter& w, time_point deadline) noexcept {
-  // acquire (each load below): pairs with wake()'s release store; P2.
-  auto woken = [&w] { return w.woken_.load(std::memory_order_acquire); };
   parker& p = *w.parker_;
   for (;;) {
-    if (woken()) return true;
+    // acquire: pairs with wake()'s release stores; P2.
+    const sync_waiter::signal s = w.signal_.load(std::memory_order_acquire);
+    if (s == sync_waiter::signal::released) return true;
+    if (s == sync_waiter::signal::woken) {
+      wait_released(w);
+      return true;
+    }
     // park_until may return spuriously (a stale token, an interrupted futex wait): the loop
-    // re-checks woken_, and a `false` counts as the deadline only once the clock agrees.
-    if (!p.park_until(deadline) && clock::now() >= deadline) return woken();
+    // re-checks signal_, and a `false` counts as the deadline only once the clock agrees.
+    if (!p.park_until(deadline) && clock::now() >= deadline) {
+      // acquire: as above; P2.
+      if (w.signal_.load(std::memory_order_acquire) == sync_waiter::signal::waiting) return false;
+      wait_released(w);
+      return true;
+    }
   }
+}
+
+void wait_list::wait_released(sync_waiter& w) noexcept {
+  // The notifier is between its two stores (a few instructions, unless it was preempted).
+  backoff b;
+  // acquire: pairs with wake()'s `released` store; P2.
+  while (w.signal_.load(std::memory_order_acquire) != sync_waiter::signal::released) b.snooze();
 }
 
 }  // namespace weft::detail

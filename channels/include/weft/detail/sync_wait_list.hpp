@@ -7,28 +7,37 @@
 // (`detail::current_parker()`: a task's parks its fiber, a thread's parks on a futex), so every
 // wait here is task-aware. The owner registers under the lock after re-checking its condition
 // there (no lost wake-up: a notifier changes the condition first, then takes the lock), parks
-// until `woken_`, and on a deadline takes the lock again to unlink itself.
+// until its `signal_` says `released`, and on a deadline takes the lock again to unlink itself.
+//
+// Wake-up handshake: the notifier sets `woken`, calls unpark(), then sets `released`; the owner
+// returns only on `released`. So once the owner has returned, no notifier is still inside
+// unpark() on its behalf: a task can finish and its runtime be destroyed right after a wait
+// here, and nothing relies on the parker (or the runtime behind a task's parker) outliving the
+// owner. The owner may spin (with backoff) for the few instructions between `woken` and
+// `released`.
 //
 // Invariants:
 //   I1  A waiter is in the list iff `linked_`; both change only under `lock_`.
-//   I2  `woken_` becomes true exactly once, after the waiter left the list (under the lock) and
-//       after the notifier released the lock. After the owner saw `woken_`, nobody touches the
-//       waiter again; the notifier touches only the parker, which is type-stable (parker.hpp).
+//   I2  `signal_` goes waiting -> woken -> released, once, after the waiter left the list (under
+//       the lock) and after the notifier released the lock. After `released`, nobody touches
+//       the waiter or its parker on its behalf again.
 //   I3  A notifier touches the list's owner (wait_group, ...) only while holding `lock_`, and
 //       wakes waiters only after unlocking. So a woken owner may destroy the object at once.
 // Protocol (who may touch what):
 //   head_/tail_, waiter.prev_/next_/linked_   only under lock_.
-//   waiter.parker_                            set by the owner before linking; read by the
-//                                             notifier after unlinking (before setting woken_).
-//   waiter.woken_                             written once by the notifier, read by the owner.
+//   waiter.parker_                            set by the owner before linking; used by the
+//                                             notifier between `woken` and `released`.
+//   waiter.signal_                            written by the notifier, read by the owner.
 // Orderings:
 //   P1  spin_lock (core): lock() acquire / unlock() release: the list, and whatever the
 //       caller's condition reads under the lock, are ordered between critical sections.
-//   P2  wake(): woken_.store(release) -> park_until(): woken_.load(acquire): everything the
-//       notifier did before waking (its condition change, its data) is visible to the owner.
+//   P2  wake(): signal_.store(woken/released, release) -> park_until(): signal_.load(acquire):
+//       everything the notifier did before waking (its condition change, its data) is visible
+//       to the owner, and the owner returns only after the notifier's unpark() returned.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 #include <weft/detail/parker.hpp>
 #include <weft/detail/spin_lock.hpp>
@@ -45,7 +54,15 @@ struct sync_waiter {
   sync_waiter* prev_ = nullptr;      // under the list lock; I1
   sync_waiter* next_ = nullptr;      // under the list lock; I1 (also links a detached chain)
   bool linked_ = false;              // under the list lock; I1
-  std::atomic<bool> woken_{false};   // notifier writes once, owner reads; I2, P2
+
+  /// The wake-up handshake word.
+  ///   waiting   linked (or being unlinked by a timed-out owner): the owner parks.
+  ///   woken     a notifier unlinked it and is inside unpark(): the owner must not park again
+  ///             (no second unpark comes) and must not return yet (the notifier still uses
+  ///             the parker): it spins until `released`.
+  ///   released  the notifier is done with the waiter: the owner returns.
+  enum class signal : std::uint8_t { waiting, woken, released };
+  std::atomic<signal> signal_{signal::waiting};  // notifier writes, owner reads; I2, P2
 };
 
 class wait_list {
@@ -118,9 +135,11 @@ class wait_list {
   sync_waiter* take_one_locked() noexcept;
   /// Wakes a detached chain (linked through next_). Called without the lock; I2, I3.
   static void wake(sync_waiter* chain) noexcept;
-  /// Parks the owner of `w` until woken_ (true) or the deadline (false). The parker spins
+  /// Parks the owner of `w` until `released` (true) or the deadline (false). The parker spins
   /// first per the calling thread's wait strategy; tasks do not spin.
   static bool park_until(sync_waiter& w, time_point deadline) noexcept;
+  /// Spins (with backoff) from `woken` until `released`.
+  static void wait_released(sync_waiter& w) noexcept;
 
   spin_lock lock_;
   sync_waiter* head_ = nullptr;  // under lock_; oldest waiter
