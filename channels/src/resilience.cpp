@@ -134,6 +134,7 @@ circuit_breaker::ticket circuit_breaker::admit_slow() noexcept {
     case breaker_state::open:
       break;
   }
+  // relaxed: written only under lock_, which we hold (as the word above).
   if (now_ticks() - opened_at_.load(std::memory_order_relaxed) < cool_down_.count())
     return {gen_of(w), false, false};
   const std::uint32_t gen = gen_of(w) + 1;

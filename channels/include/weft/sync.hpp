@@ -111,6 +111,7 @@ class wait_group {
   }
 
   /// As wait(), until t. Returns true if the counter reached zero, false on timeout.
+  /// Memory ordering (when true): see done().
   bool wait_until(std::chrono::steady_clock::time_point t) {
     // acquire: reading zero synchronises with every done() of the round; P1.
     if (counter_of(word_.load(std::memory_order_acquire)) == 0) [[likely]]
