@@ -181,6 +181,9 @@ runtime::~runtime() {
     std::abort();
   }
   wait_for_tasks(*this);
+  // I5 of scheduler.hpp: a thread that woke or spawned the last task may still be in inject().
+  // acquire: pairs with inject()'s release decrement.
+  while (impl_->injecting_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   // seq_cst: P3 of scheduler.cpp (idle workers re-check stopping_ after announcing idleness).
   impl_->stopping_.store(true, std::memory_order_seq_cst);
   for (detail::worker* w : impl_->workers_) {

@@ -565,10 +565,15 @@ std::int64_t coarse_now_ns() noexcept {
 }
 
 void runtime_impl::inject(task* t) noexcept {
+  // seq_cst: I5. Ordered before the enqueue, hence before the task's end and ~runtime's read of
+  // live_ == 0, so ~runtime's later load of injecting_ sees this increment.
+  injecting_.fetch_add(1, std::memory_order_seq_cst);
   inject_.enqueue(t);
   // seq_cst: P3 (publish, then look for idle workers).
   inject_count_.fetch_add(1, std::memory_order_seq_cst);
   wake_one_if_needed();
+  // release: our accesses to *this above happen-before ~runtime's acquire load that sees 0 (I5).
+  injecting_.fetch_sub(1, std::memory_order_release);
 }
 
 void runtime_impl::wake_one_if_needed() noexcept {

@@ -11,6 +11,8 @@
 //   I3  A task's fiber is switched out completely before its parker word becomes `parked`: only
 //       its worker's scheduler loop, after switch_fiber() returned, publishes `parked`.
 //   I4  runtime_impl::live_ counts tasks between prepare_task and the end of their closure.
+//   I5  No thread touches a runtime_impl after ~runtime deleted it: workers are joined first, and
+//       a thread in inject() is counted in injecting_ from before its enqueue to its last access.
 // Protocol (who may touch what):
 //   task::ctx_, side_, reason_, park_deadline_, invoke_, closure_   the thread running the task
 //       or its scheduler loop; handed between workers through the run queues (release/acquire).
@@ -148,6 +150,10 @@ struct runtime_impl {
   std::vector<worker*> idle_;
 
   alignas(cache_line_size) std::atomic<std::int64_t> live_{0};  // I4
+  // Threads inside inject() (a spawn or a wake-up from outside the workers): ~runtime waits for
+  // 0 after live_ reached 0, because the task they enqueued may run and end before inject()
+  // returns (I5).
+  std::atomic<std::uint32_t> injecting_{0};
   std::atomic<std::uint32_t> dtor_waiting_{0};
   std::atomic<std::uint32_t> done_word_{0};  // futex word bumped when live_ reaches 0
 
