@@ -130,6 +130,8 @@ constinit thread_local parker* tls_thread_parker = nullptr;
 
 }  // namespace
 
+task* current_task() noexcept { return current_task_tls; }
+
 parker& thread_parker() noexcept {
   parker* p = tls_thread_parker;
   return p != nullptr ? *p : make_thread_parker();

@@ -88,14 +88,19 @@ void unpark_task(parker& p) noexcept;
 /// The calling OS thread's parker (created on first use, recycled at thread exit).
 parker& thread_parker() noexcept;
 
+/// The task running on this thread (nullptr on a plain thread). Out of line on purpose: a task
+/// may resume on another worker thread after a park, and a compiler may keep a thread-local's
+/// address computed before a call; reading it through an opaque call each time is always right.
+[[gnu::noinline]] task* current_task() noexcept;
+
 /// The parker of whoever is calling: its task's, or its thread's.
 inline parker& current_parker() noexcept {
-  task* t = current_task_tls;
+  task* t = current_task();
   return t != nullptr ? task_parker(t) : thread_parker();
 }
 
 /// True when called from inside a weft task.
-inline bool in_task() noexcept { return current_task_tls != nullptr; }
+inline bool in_task() noexcept { return current_task() != nullptr; }
 
 /// Adaptive-spin admission: at most `max_spinners()` threads spin at once; the rest park at once.
 bool try_begin_spin() noexcept;
