@@ -184,34 +184,33 @@ class rendezvous_chan final : public chan_state<T> {
   // Receiver-first hand-off: e was a waiting receiver we selected; construct v in its packet.
   void give(waker_entry& e, T& v) {
     packet& p = *static_cast<packet*>(e.packet);
-    parker& pk = e.w->get_parker();
+    waiter* w = e.w;
     try {
       ::new (static_cast<void*>(p.slot)) T(std::move(v));
       p.has_value = true;
     } catch (...) {
       p.has_value = false;
-      // release: P1 (the receiver may return now).
+      // release: P1.
       p.ready.store(true, std::memory_order_release);
-      pk.unpark();
+      w->wake();
       throw;
     }
     // release: P1.
     p.ready.store(true, std::memory_order_release);
-    pk.unpark();
+    w->wake();
   }
   // Sender-first hand-off: e was a waiting sender we selected; move its value out.
   result<T> take(waker_entry& e) {
     packet& p = *static_cast<packet*>(e.packet);
-    parker& pk = e.w->get_parker();
     struct release_on_exit {
       packet& p;
-      parker& pk;
+      waiter* w;
       ~release_on_exit() {
         // release: P1 (the sender's object is no longer read after this).
         p.ready.store(true, std::memory_order_release);
-        pk.unpark();
+        w->wake();
       }
-    } done{p, pk};
+    } done{p, e.w};
     return result<T>(std::move(*p.src));
   }
 

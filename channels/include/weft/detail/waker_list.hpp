@@ -83,13 +83,13 @@ class waiter_queue {
     return nullptr;
   }
 
-  /// Moves every waiting waiter to `disconnected`, unlinks every entry and unparks the winners.
-  /// Unparking under the caller's lock is fine: close is rare and unpark never blocks.
+  /// Moves every waiting waiter to `disconnected`, unlinks every entry and wakes the winners.
+  /// Waking under the caller's lock is fine: close is rare and wake never blocks.
   void disconnect_all() noexcept {
     while (head_ != nullptr) {
       waker_entry* e = head_;
       remove(*e);
-      if (e->w->try_select(waiter::disconnected)) e->w->get_parker().unpark();
+      if (e->w->try_select(waiter::disconnected)) e->w->wake();
     }
   }
 
@@ -136,15 +136,15 @@ class waker_list {
 
  private:
   [[gnu::noinline]] void notify_one_slow() noexcept {
-    parker* p = nullptr;
+    waiter* w = nullptr;
     {
       spin_guard g(lock_);
-      if (waker_entry* e = q_.select_one(nullptr)) p = &e->w->get_parker();
+      if (waker_entry* e = q_.select_one(nullptr)) w = e->w;
       // relaxed: under the lock, see unregister_entry.
       if (q_.empty()) empty_.store(true, std::memory_order_relaxed);
     }
-    // Outside the lock: the entry may be gone now, but parkers are type-stable (parker.hpp).
-    if (p != nullptr) p->unpark();
+    // Outside the lock: the selected waiter stays alive until wake() returns (waiter.hpp I2).
+    if (w != nullptr) w->wake();
   }
 
   spin_lock lock_;

@@ -10,9 +10,11 @@
 //
 // Invariants:
 //   I1  state_ leaves `waiting` exactly once, by one successful CAS.
-//   I2  After a waker's CAS moved state_ to selected(op) it may still write the case's hand-off
-//       packet (rendezvous); the blocked side waits for that packet's own ready flag, never for
-//       the waiter. After its CAS the waker touches only the packet and the parker.
+//   I2  After a waker's CAS moved state_ to selected(op) or disconnected, the waker still owns
+//       the waiter until its wake() returns: it may write the case's hand-off packet, then it
+//       unparks and sets released_. The blocked side does not return before it saw released_,
+//       so a waker never touches a dead frame, and an unpark of a task's parker has finished
+//       before that task can end (and its runtime be destroyed).
 // Protocol:
 //   state_   CAS from `waiting` by any waker (select/disconnect) or by the owner (abort).
 //   parker_  set at construction; read by the waker that selected the waiter, to unpark it.
@@ -20,11 +22,14 @@
 //   P1  select CAS(acq_rel) -> owner's acquire load of state_: what the waker did before the CAS
 //       (e.g. freeing a ring slot) is visible to the owner when it sees `selected`.
 //   P2  parker::unpark(release) -> parker::park_until(acquire): the wake-up itself.
+//   P3  released_.store(release) in wake() -> wait_released()'s acquire load: the waker is done
+//       with the waiter, its packet and the parker.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include <weft/detail/backoff.hpp>
 #include <weft/detail/parker.hpp>
 
 namespace weft::detail {
@@ -47,8 +52,8 @@ class waiter {
   waiter(const waiter&) = delete;
   waiter& operator=(const waiter&) = delete;
 
-  /// Waker side: claim this waiter for case `op` (or `disconnected` with op = ~0). Returns true if
-  /// this call won. The caller must then unpark: `p = &parker(); ...; p->unpark()`.
+  /// Waker side: claim this waiter for case `op` (selected(op)) or `disconnected`. Returns true
+  /// if this call won; the caller must then (after any hand-off) call wake() exactly once.
   bool try_select(std::uintptr_t new_state) noexcept {
     std::uintptr_t expected = waiting;
     // acq_rel: release publishes the waker's prior writes to the owner (P1); acquire orders the
@@ -72,20 +77,41 @@ class waiter {
   /// Owner side: the current state. acquire: P1.
   std::uintptr_t state() const noexcept { return state_.load(std::memory_order_acquire); }
 
-  /// Owner side: sleep until the state leaves `waiting` or the deadline passes (then abort).
-  /// Returns the final state.
-  std::uintptr_t wait_until(time_point deadline) noexcept {
-    for (;;) {
-      std::uintptr_t s = state();
-      if (s != waiting) return s;
-      if (!parker_->park_until(deadline)) return abort();
-    }
+  /// Waker side, after a successful try_select (and any hand-off): unparks the owner and hands
+  /// the waiter back. The waiter may be gone as soon as this returns.
+  void wake() noexcept {
+    parker_->unpark();
+    // release: P3.
+    released_.store(true, std::memory_order_release);
   }
 
-  detail::parker& get_parker() const noexcept { return *parker_; }
+  /// Owner side: sleep until the state leaves `waiting` or the deadline passes (then abort).
+  /// Returns the final state; if a waker set it, returns only after that waker's wake() (I2).
+  std::uintptr_t wait_until(time_point deadline) noexcept {
+    std::uintptr_t s;
+    for (;;) {
+      s = state();
+      if (s != waiting) break;
+      if (!parker_->park_until(deadline)) {
+        s = abort();
+        break;
+      }
+    }
+    if (s != aborted) wait_released();
+    return s;
+  }
+
+  /// Owner side: after abort() lost to a waker, wait until the waker is done (I2).
+  void wait_released() const noexcept {
+    backoff b;
+    // acquire: P3.
+    while (!released_.load(std::memory_order_acquire)) b.snooze();
+  }
+
 
  private:
   std::atomic<std::uintptr_t> state_{waiting};
+  std::atomic<bool> released_{false};  // set once by the winning waker's wake(); I2
   detail::parker* parker_;
 };
 
