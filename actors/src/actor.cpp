@@ -73,10 +73,12 @@ struct actor_runner {
 
 // ---- construction -------------------------------------------------------------------------------
 
-actor_core::actor_core(runtime* rt, std::size_t capacity, int max_restarts, std::chrono::nanoseconds within)
-    : capacity_(capacity), runtime_(rt), max_restarts_(max_restarts), within_(within) {
+actor_core::actor_core(const actor_ops* ops, runtime* rt, std::size_t capacity, int max_restarts,
+                       std::chrono::nanoseconds within)
+    : capacity_(capacity), runtime_(rt), ops_(ops), max_restarts_(max_restarts), within_(within) {
+  in_.attach(out_);  // out_ is built after in_ (it lives on the runner's line)
   if (max_restarts_ > 0)
-    restarts_ = std::make_unique<std::chrono::steady_clock::time_point[]>(static_cast<std::size_t>(max_restarts_));
+    restarts_ = new std::chrono::steady_clock::time_point[static_cast<std::size_t>(max_restarts_)];
   actors_live_add(+1);  // the runtime's count for stats().actors_live
 }
 
@@ -85,7 +87,7 @@ actor_core::~actor_core() {
   // the end). If B's constructor threw in spawn_actor, nothing was ever queued.
   // relaxed: we are the last owner (P3 made every other owner's writes visible).
   if (actor_word::run(word_.load(std::memory_order_relaxed)) != run_state::ended) {
-    while (mailbox_link* l = queue_.try_pop()) {
+    while (mailbox_link* l = out_.try_pop(in_)) {
       auto* n = static_cast<message_node*>(l);
       n->ops_->drop(n);
     }
@@ -94,6 +96,7 @@ actor_core::~actor_core() {
     while (m != nullptr && m != ended_sentinel()) delete std::exchange(m, m->next);
     actors_live_add(-1);
   }
+  delete[] restarts_;
 }
 
 // ---- senders' slow paths --------------------------------------------------------------------------
@@ -199,7 +202,7 @@ message_node* actor_runner::pop_reserved(actor_core* s) noexcept {
   backoff b;
   std::uint32_t tries = 0;
   mailbox_link* l;
-  while ((l = s->queue_.try_pop()) == nullptr) {
+  while ((l = s->out_.try_pop(s->in_)) == nullptr) {
     if (tries++ < backoff::spin_limit)
       b.spin();  // 1, 2, 4, ... relax instructions: the sender is usually two instructions away
     else
@@ -214,7 +217,7 @@ message_node* actor_runner::pop_reserved(actor_core* s) noexcept {
 /// After a handler threw: restart if the policy allows (true: go on), else end with failed.
 bool actor_runner::recover(actor_core* s, std::exception_ptr error) noexcept {
   if (restart_allowed(s)) {
-    std::exception_ptr ctor_error = s->rebuild();
+    std::exception_ptr ctor_error = s->ops_->rebuild(s);
     if (!ctor_error) return true;
     error = std::move(ctor_error);  // B could not be rebuilt: that is why the actor ends
   }
@@ -253,7 +256,7 @@ void actor_runner::fail(actor_core* s, std::exception_ptr error) noexcept {
 /// The end: destroys the behaviour, marks the actor ended, tells the monitors.
 /// Precondition: closed is set and queued == 0 (so nobody else writes the word, I4).
 void actor_runner::finish(actor_core* s, std::exception_ptr error) noexcept {
-  s->destroy_behaviour();
+  s->ops_->destroy_behaviour(s);
   s->exit_failed_ = error != nullptr;
   s->exit_error_ = std::move(error);
   // release: has_ended() (acquire) then sees the behaviour destroyed. A plain store is safe:
