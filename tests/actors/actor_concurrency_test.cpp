@@ -181,8 +181,10 @@ TEST_P(ActorConcurrency, BusyActorDoesNotStarveTheOthers) {
   busy = spawn<perpetual>(&busy);
   auto other = spawn<counter>();
   for (int i = 0; i < 4; ++i) ASSERT_EQ(busy.tell(1), status::ok);
+  auto mon = busy.monitor();
   for (int i = 0; i < 20; ++i) EXPECT_EQ(get(other.ask(get_t{}), "the other actor").code(), status::ok);
   busy.stop();
+  EXPECT_TRUE(static_cast<bool>(recv(mon)));  // its handlers use `busy`: it must end before `busy` does
 }
 
 /// Forwards get_t to another actor and waits for its answer inside the handler.
