@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
 #include <utility>
 
 #include <weft/detail/backoff.hpp>
@@ -28,6 +29,20 @@
 #include <weft/detail/source_location.hpp>
 #include <weft/detail/task.hpp>
 #include <weft/runtime.hpp>
+
+namespace weft {
+
+const char* to_string(exit_reason r) noexcept {
+  switch (r) {
+    case exit_reason::stopped: return "stopped";
+    case exit_reason::failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& os, exit_reason r) { return os << to_string(r); }
+
+}  // namespace weft
 
 namespace weft::detail {
 

@@ -3,6 +3,7 @@
 // bounded mailboxes (full; the message being handled does not count), monitors (before and
 // after the end), the last handle stopping the actor, an empty handle, and message lifetimes.
 #include <atomic>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -209,6 +210,14 @@ TEST_P(ActorBasic, MessagesAreDestroyedExactlyOnce) {
   }();
   ASSERT_TRUE(static_cast<bool>(recv(mon_rx)));
   guard.verify();  // the keeper's vector died with the behaviour at the end
+}
+
+TEST(ActorExitReason, HasNames) {
+  EXPECT_STREQ(weft::to_string(weft::exit_reason::stopped), "stopped");
+  EXPECT_STREQ(weft::to_string(weft::exit_reason::failed), "failed");
+  std::ostringstream os;
+  os << weft::exit_reason::failed;
+  EXPECT_EQ(os.str(), "failed");
 }
 
 TEST_P(ActorBasic, EmptyHandleThrowsClosed) {

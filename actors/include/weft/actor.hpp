@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <iosfwd>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -62,6 +63,10 @@ enum class exit_reason {
   stopped,  ///< stop() was called (or its last actor_ref went away) and its queue was handled
   failed,   ///< a handler threw and no restart was left; see exit_info::error
 };
+
+/// "stopped" or "failed"; never null. operator<< writes the same.
+const char* to_string(exit_reason r) noexcept;
+std::ostream& operator<<(std::ostream& os, exit_reason r);
 
 /// What a monitor receives when an actor ends.
 struct exit_info {
