@@ -4,6 +4,8 @@
 
 #include <weft/wait_strategy.hpp>
 
+#include <malloc.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -66,6 +68,10 @@ std::size_t peak_rss_bytes() { return status_field_kb("VmHWM") * 1024; }
 std::size_t current_rss_bytes() { return status_field_kb("VmRSS") * 1024; }
 
 bool reset_peak_rss() {
+  // Give free heap memory back to the kernel first (every arena), so the RSS a workload measures
+  // from is not inflated by what an earlier workload freed, and new units fault in fresh pages
+  // instead of silently reusing retained ones.
+  malloc_trim(0);
   std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
   if (f == nullptr) return false;
   const bool ok = std::fputs("5", f) >= 0;

@@ -127,8 +127,8 @@ double percentile(std::vector<std::int64_t>& v, double p);
 
 /// Peak resident set size of this process in bytes (VmHWM of /proc/self/status); 0 if unknown.
 std::size_t peak_rss_bytes();
-/// Resets the peak RSS to the current RSS (writes "5" to /proc/self/clear_refs, Linux >= 4.0);
-/// false if the kernel refused. For W9: reset, spawn the idle units, read peak_rss_bytes().
+/// Returns free heap memory to the kernel (malloc_trim), then resets the peak RSS to the current
+/// RSS (writes "5" to /proc/self/clear_refs, Linux >= 4.0); false if the kernel refused. For W9: reset, spawn the idle units, read peak_rss_bytes().
 bool reset_peak_rss();
 /// Current resident set size in bytes (VmRSS); 0 if unknown.
 std::size_t current_rss_bytes();
