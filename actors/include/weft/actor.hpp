@@ -169,7 +169,7 @@ class actor_ref {
                   "(it is passed to the handler as an rvalue of std::decay_t<M>).");
     if constexpr (detail::has_handler<Behavior, M>) {
       using node = detail::tell_node<Behavior, std::decay_t<M>>;
-      detail::actor_core* s = checked("tell");
+      detail::actor_core* s = checked("actor_ref::tell on an empty handle (default-constructed or moved from)");
       void* raw = detail::allocate_node<node>();
       const detail::reservation r = s->reserve();
       if (r.code != status::ok) [[unlikely]] {
@@ -199,7 +199,7 @@ class actor_ref {
     auto [p, f] = make_oneshot<R>();
     if constexpr (detail::has_handler<Behavior, M>) {
       using node = detail::ask_node<Behavior, std::decay_t<M>, R>;
-      detail::actor_core* s = checked("ask");
+      detail::actor_core* s = checked("actor_ref::ask on an empty handle (default-constructed or moved from)");
       void* raw = detail::allocate_node<node>();
       const detail::reservation r = s->reserve();
       if (r.code != status::ok) [[unlikely]] {
@@ -216,7 +216,7 @@ class actor_ref {
   /// already queued, then ends with exit_reason::stopped. Idempotent; never blocks.
   /// Memory ordering: every tell()/ask() that returned ok before stop() (in happens-before) is
   /// handled before the actor ends.
-  void stop() const { checked("stop")->stop(); }
+  void stop() const { checked("actor_ref::stop on an empty handle (default-constructed or moved from)")->stop(); }
 
   /// A receiver that gets one exit_info when the actor ends, then is closed; if the actor has
   /// already ended, the value is there at once. Each call makes a new channel (capacity 1).
@@ -225,9 +225,9 @@ class actor_ref {
   receiver<exit_info> monitor() const;
 
   /// Messages queued and not yet taken by the actor (a snapshot).
-  std::size_t mailbox_size() const { return checked("mailbox_size")->queued(); }
+  std::size_t mailbox_size() const { return checked("actor_ref::mailbox_size on an empty handle (default-constructed or moved from)")->queued(); }
   /// True once stop() was called or the actor failed for good (a snapshot).
-  bool is_stopped() const { return checked("is_stopped")->is_closed(); }
+  bool is_stopped() const { return checked("actor_ref::is_stopped on an empty handle (default-constructed or moved from)")->is_closed(); }
   /// True if this handle refers to an actor (not default-constructed or moved from).
   explicit operator bool() const noexcept { return state_ != nullptr; }
 
@@ -291,7 +291,7 @@ void check_behaviour() {
 
 template <class Behavior>
 receiver<exit_info> actor_ref<Behavior>::monitor() const {
-  return detail::make_monitor(checked("monitor"));
+  return detail::make_monitor(checked("actor_ref::monitor on an empty handle (default-constructed or moved from)"));
 }
 
 namespace detail {
@@ -314,7 +314,8 @@ actor_ref<B> make_actor(runtime* rt, const actor_options& opts, Args&&... args) 
 
 }  // namespace detail
 
-/// B(args...) on runtime `rt`, which must outlive the actor's activity. Throws what B's
+/// B(args...) on runtime `rt`, which must outlive the actor's activity (destroy or stop its
+/// actor_refs first: dropping the last one submits the runner that ends the actor). Throws what B's
 /// constructor throws (nothing is started then), std::bad_alloc, or weft::error (code failed)
 /// for a negative restart.max_restarts.
 template <class B, class... Args>
@@ -322,6 +323,9 @@ actor_ref<B> spawn_actor(runtime& rt, actor_options opts, Args&&... args) {
   return detail::make_actor<B>(&rt, opts, std::forward<Args>(args)...);
 }
 
+/// Memory ordering (all three forms): B's construction and everything the caller did before
+/// spawn_actor happen-before the first handler.
+///
 /// B(args...) on the default runtime, with the given options.
 template <class B, class... Args>
 actor_ref<B> spawn_actor(actor_options opts, Args&&... args) {
