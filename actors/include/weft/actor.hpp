@@ -76,7 +76,10 @@ struct exit_info {
 
 /// Restarts allowed when a handler throws: a failure is followed by a restart if fewer than
 /// `max_restarts` restarts happened in the last `within` (a sliding window); otherwise the actor
-/// ends with `failed`. 0: never restart.
+/// ends with `failed`. 0: never restart. A `within` of zero or less makes the window empty: every
+/// failure is restarted (when max_restarts > 0). A restart destroys the behaviour, then builds a
+/// new one from copies of the original arguments; if that constructor throws, the actor ends with
+/// `failed` and that exception.
 struct restart_policy {
   int max_restarts = 0;
   std::chrono::nanoseconds within = std::chrono::seconds(5);
