@@ -124,11 +124,11 @@ TEST_P(ChanOps, ConstRefSendCopiesAndLeavesTheSourceIntact) {
     ASSERT_EQ(tx.try_send(v), status::ok);
     EXPECT_EQ(v.value(), 7);
     EXPECT_FALSE(v.is_moved_from());
-    ASSERT_EQ(tx.send(v), status::ok) << "blocking form, room left or unbounded";
-    EXPECT_EQ(v.value(), 7);
     auto r = rx.try_recv();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->value(), 7);
+    ASSERT_EQ(tx.send(v), status::ok) << "blocking form, with room";
+    EXPECT_EQ(v.value(), 7);
     guard.expect_live(3, "(source + one buffered + one received)");
   }
 }
@@ -512,8 +512,9 @@ TEST_P(ChanOps, RangeForByValueMovesOutMoveOnlyValues) {
     std::vector<int> got;
     weft::test::run_concurrently(
         ex(),
-        [&, tx = std::move(tx)]() mutable {
-          for (int i = 0; i < 20; ++i) EXPECT_EQ(tx.send(tracked_move_only(i)), status::ok);
+        [&]() {
+          auto last = std::move(tx);
+          for (int i = 0; i < 20; ++i) EXPECT_EQ(last.send(tracked_move_only(i)), status::ok);
         },  // the last sender goes away here: the channel closes
         [&, rx = rx]() mutable {
           for (tracked_move_only v : rx) got.push_back(v.value());

@@ -442,6 +442,12 @@ TEST_P(Select, ConcurrentSendSelectsSendEachValueExactlyOnce) {
   }
 }
 
+TEST_P(Select, WithNoCasesThrowsWeftError) {
+  EXPECT_THROW(weft::select(), weft::error);
+  weft::selector sel;
+  EXPECT_THROW(sel.wait(), weft::error) << "a selector with no cases can never fire";
+}
+
 // ---- select on a future (make_oneshot) ----
 
 TEST_P(Select, OnAFutureGetsTheValueSetConcurrently) {

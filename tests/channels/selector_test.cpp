@@ -59,16 +59,34 @@ TEST_P(Selector, WaitCanBeCalledAgainAndDrainsSeveralChannels) {
   a.tx.close();
   b.tx.close();
   std::vector<int> from_a, from_b;
-  int closed = 0;
+  bool a_closed = false, b_closed = false;
   weft::selector sel;
-  sel.on_recv(a.rx, [&](weft::result<int>&& r) { r ? from_a.push_back(*r) : void(++closed); });
-  sel.on_recv(b.rx, [&](weft::result<int>&& r) { r ? from_b.push_back(*r) : void(++closed); });
-  for (int k = 0; k < 16; ++k) sel.wait();
-  EXPECT_EQ(closed, 0) << "values were still buffered";
+  sel.on_recv(a.rx, [&](weft::result<int>&& r) {
+    if (r) {
+      EXPECT_FALSE(a_closed) << "a value after closed";
+      from_a.push_back(*r);
+    } else {
+      EXPECT_EQ(r.code(), status::closed);
+      a_closed = true;
+    }
+  });
+  sel.on_recv(b.rx, [&](weft::result<int>&& r) {
+    if (r) {
+      EXPECT_FALSE(b_closed) << "a value after closed";
+      from_b.push_back(*r);
+    } else {
+      EXPECT_EQ(r.code(), status::closed);
+      b_closed = true;
+    }
+  });
+  int waits = 0;
+  while (!(a_closed && b_closed) && waits < 10000) {
+    sel.wait();
+    ++waits;
+  }
+  EXPECT_TRUE(a_closed && b_closed) << "a closed and drained channel fires its recv case with closed";
   EXPECT_EQ(from_a, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
   EXPECT_EQ(from_b, (std::vector<int>{100, 101, 102, 103, 104, 105, 106, 107}));
-  sel.wait();
-  EXPECT_EQ(closed, 1) << "a closed and drained channel fires its recv case with closed";
 }
 
 TEST_P(Selector, OnTimeoutCountsFromTheStartOfEachWait) {
