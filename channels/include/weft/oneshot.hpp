@@ -66,6 +66,12 @@ class promise {
     complete(detail::oneshot_item<T>());
   }
   void set_exception(std::exception_ptr e) { complete(detail::oneshot_item<T>(std::move(e))); }
+  /// Completes the future with a non-ok status (e.g. `full` for an ask refused by a bounded
+  /// mailbox). Precondition: s != ok (throws weft::error otherwise).
+  void set_status(status s) {
+    if (s == status::ok) detail::throw_promise_misuse("promise::set_status(ok): use set_value");
+    complete(detail::oneshot_item<T>(s));
+  }
   /// True until set or moved from.
   bool valid() const noexcept { return static_cast<bool>(tx_); }
 
