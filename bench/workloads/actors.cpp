@@ -7,6 +7,7 @@
 //                  i.e. when the actor has handled every message (FIFO from one sender)
 // Checks: every reply; the actor's own count and checksum of what it handled.
 #include "runner.hpp"
+#include "tasks.hpp"
 
 #include <weft/weft.hpp>
 
@@ -52,7 +53,7 @@ rep_result run_w7(const options& opt) {
     o.workers = actor_workers;
     weft::runtime rt(o);
     weft::actor_ref<echo_server> server = weft::spawn_actor<echo_server>(rt, weft::actor_options{});
-    weft::future<void> client = weft::spawn(rt, [&] {
+    weft::result<void> done = run_task(rt, [&] {
       std::uint64_t v = 0;
       auto ask_once = [&]() -> bool {
         ++v;
@@ -76,8 +77,7 @@ rep_result run_w7(const options& opt) {
         err = describe("W7 tally ask", t.code());
       }
     });
-    weft::result<void> r = client.get();
-    if (!r) res.fail(describe("W7 client task", r.code()));
+    if (!done) res.fail(describe("W7 client task", done.code()));
     server.stop();
   }
   if (!err.empty()) res.fail(err);
@@ -99,7 +99,7 @@ rep_result run_w8(const options& opt) {
     o.workers = actor_workers;
     weft::runtime rt(o);
     weft::actor_ref<counting_actor> counter = weft::spawn_actor<counting_actor>(rt, weft::actor_options{});
-    weft::future<void> sender = weft::spawn(rt, [&] {
+    weft::result<void> done = run_task(rt, [&] {
       const std::int64_t t0 = now_ns();
       for (std::uint64_t i = 1; i <= n; ++i) refused += counter.tell(std::uint64_t{i}) != weft::status::ok;
       weft::result<checksum> t = counter.ask(get_tally{}).get();
@@ -110,8 +110,7 @@ rep_result run_w8(const options& opt) {
         err = describe("W8 tally ask", t.code());
       }
     });
-    weft::result<void> r = sender.get();
-    if (!r) res.fail(describe("W8 sender task", r.code()));
+    if (!done) res.fail(describe("W8 sender task", done.code()));
     counter.stop();
   }
   if (!err.empty()) res.fail(err);

@@ -1,6 +1,8 @@
 // The task executor: runs a workload's bodies as weft tasks on a fresh runtime (peer
-// `weft-fiber`). The runtime is made before the clock starts and destroyed after it stops.
+// `weft-fiber`). The runtime is made before the clock starts and destroyed after it stops. The
+// main thread waits without parking in weft (tasks.hpp).
 #include "runner.hpp"
+#include "tasks.hpp"
 
 #include <weft/weft.hpp>
 
@@ -20,15 +22,17 @@ std::int64_t run_as_tasks(std::size_t workers, int n, const std::function<void(i
     weft::runtime rt(o);
     std::vector<weft::future<void>> tasks;
     tasks.reserve(static_cast<std::size_t>(n));
+    task_tracker tracker(n);  // the main thread must not park in weft: see tasks.hpp
     t0 = now_ns();
     for (int i = 0; i < n; ++i) {
-      tasks.push_back(weft::spawn(rt, [&body, &ends, i] {
+      tasks.push_back(weft::spawn(rt, tracker.wrap([&body, &ends, i] {
         body(i);
         ends[static_cast<std::size_t>(i)] = now_ns();
-      }));
+      })));
     }
+    tracker.wait();
     for (auto& f : tasks) {
-      weft::result<void> r = f.get();
+      weft::result<void> r = collect(f);
       if (r) continue;
       std::string why = std::string("task ended with ") + weft::to_string(r.code());
       if (r.exception()) {

@@ -10,6 +10,7 @@
 // peak (VmHWM) through /proc/self/clear_refs. The actor figure includes the 8-byte actor_ref.
 // Checks: every unit started and was released exactly once (count), and none remained.
 #include "runner.hpp"
+#include "tasks.hpp"
 
 #include <weft/weft.hpp>
 
@@ -55,7 +56,7 @@ rep_result run_w9_fiber(const options& opt) {
     if (!reset_peak_rss()) std::fprintf(stderr, "weft_workloads: W9: cannot reset the peak RSS; figure is an upper bound\n");
     const std::size_t base = current_rss_bytes();
     const std::int64_t t0 = now_ns();
-    weft::future<void> root = weft::spawn(rt, [&] {
+    weft::result<void> root = run_task(rt, [&] {
       for (std::uint64_t i = 0; i < n; ++i) {
         weft::future<void> dropped = weft::spawn(rt, [&] {
           // relaxed: a count read by the main thread only as a progress signal and after the
@@ -66,7 +67,7 @@ rep_result run_w9_fiber(const options& opt) {
         });
       }
     });
-    if (!root.get()) res.fail("W9 root task failed");
+    if (!root) res.fail("W9 root task failed");
     const bool idle = wait_for_condition([&] { return weft::stats(rt).tasks_blocked >= n; });
     ns = now_ns() - t0;
     if (!idle) res.fail(mismatch("W9 tasks blocked after 120 s", weft::stats(rt).tasks_blocked, n));
