@@ -451,7 +451,9 @@ TEST_P(Select, WithNoCasesThrowsWeftError) {
 // ---- select on a future (make_oneshot) ----
 
 TEST_P(Select, OnAFutureGetsTheValueSetConcurrently) {
-  auto [p, f] = weft::make_oneshot<int>();
+  auto pf = weft::make_oneshot<int>();
+  auto& p = pf.first;
+  auto& f = pf.second;
   auto never = weft::make_chan<int>(0);
   weft::test::run_concurrently(
       ex(),
