@@ -39,14 +39,13 @@ void backoff::snooze() noexcept {
 namespace {
 
 // ---- adaptive spin admission ----------------------------------------------------------------
-// "Park early when runnable threads outnumber cores" (DESIGN.md): weft counts the OS threads that
-// have waited in weft (live) and those asleep in a futex right now (parked). live - parked
-// estimates the runnable weft threads; when it exceeds the core count, a waiter parks at once
-// instead of spinning on a core its partner needs (W2: 8 threads on 2 cores). At most one
-// spinner per core in any case. Threads that never call weft are invisible to this estimate.
+// At most one spinning waiter per core: the others park at once, so waiters never take every
+// core from the threads that would make them ready (W2: 8 threads on 2 cores). The spin budget is
+// short (backoff: ~127 relax instructions, then a few sched_yield), and the yields hand the core
+// to a runnable partner when the machine is oversubscribed. (An earlier estimate of runnable
+// threads as "threads that ever waited in weft minus threads parked now" counted a thread blocked
+// in join() as runnable forever and switched spinning off for good: bench/README.md, W4.)
 alignas(cache_line_size) std::atomic<std::uint32_t> g_spinners{0};
-alignas(cache_line_size) std::atomic<std::int32_t> g_live_threads{0};
-alignas(cache_line_size) std::atomic<std::int32_t> g_parked_threads{0};
 const std::uint32_t g_cores = [] {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1u : n;
@@ -96,8 +95,6 @@ struct thread_parker_holder {
   parker* p = nullptr;
   ~thread_parker_holder() {
     if (p == nullptr) return;
-    // relaxed: heuristic counter (see try_begin_spin).
-    g_live_threads.fetch_sub(1, std::memory_order_relaxed);
     parker_pool& pl = pool();
     std::lock_guard lk(pl.mu);
     pl.free.push_back(p);
@@ -119,8 +116,6 @@ constinit thread_local parker* tls_thread_parker = nullptr;
   if (p == nullptr) p = new parker(nullptr);
   tls_holder.p = p;
   tls_thread_parker = p;
-  // relaxed: heuristic counter (see try_begin_spin).
-  g_live_threads.fetch_add(1, std::memory_order_relaxed);
   // Timer slack: the kernel may delay a timed futex wake-up by the thread's slack (50 us by
   // default). weft's deadlines promise a few microseconds, so ask for 1 ns on every thread that
   // waits in weft. Costs one system call per thread, once.
@@ -138,10 +133,6 @@ parker& thread_parker() noexcept {
 }
 
 bool try_begin_spin() noexcept {
-  // relaxed x2: an estimate for a heuristic; nothing is published through these counters.
-  const std::int32_t runnable =
-      g_live_threads.load(std::memory_order_relaxed) - g_parked_threads.load(std::memory_order_relaxed);
-  if (runnable > static_cast<std::int32_t>(g_cores)) return false;
   // relaxed: an admission counter, not a synchronisation point; nothing is published through it.
   if (g_spinners.load(std::memory_order_relaxed) >= g_cores) return false;
   // relaxed: same as above; a brief overshoot by one spinner is harmless.
@@ -229,16 +220,12 @@ bool parker::park_thread_until(time_point deadline) noexcept {
       if (take_token(state_)) return true;
       continue;
     }
-    // relaxed: heuristic counter (see try_begin_spin).
-    g_parked_threads.fetch_add(1, std::memory_order_relaxed);
     if (deadline == no_deadline) {
       futex_wait(&state_, state::parked, nullptr);
     } else {
       const timespec ts = to_timespec(deadline - final_spin_window / 2);
       futex_wait(&state_, state::parked, &ts);
     }
-    // relaxed: heuristic counter.
-    g_parked_threads.fetch_sub(1, std::memory_order_relaxed);
     // Leave `parked`: either a token arrived (notified) or we timed out / woke spuriously.
     // acquire: if the previous value is `notified` we consume the token (P1).
     if (state_.exchange(state::empty, std::memory_order_acquire) == state::notified) return true;

@@ -84,9 +84,9 @@ class unbounded_chan final : public chan_state<T> {
         b.snooze();
       }
     }
-    // Frees the block once slots [start, block_cap - 1) have all been read (I2). The last slot's
-    // reader always calls this with start = 0... see read_slot.
-    static void destroy_from(block* b, std::size_t start) noexcept {
+    // Frees (recycles) the block once slots [start, block_cap - 1) have all been read (I2). The
+    // reader of the last slot calls it with start = 0; see read_slot.
+    static void destroy_from(unbounded_chan& c, block* b, std::size_t start) noexcept {
       // The last slot is not checked: whoever read it started the destruction.
       for (std::size_t i = start; i + 1 < block_cap; ++i) {
         slot& s = b->slots[i];
@@ -96,7 +96,7 @@ class unbounded_chan final : public chan_state<T> {
           return;  // that slot's reader will continue the destruction
         }
       }
-      delete b;
+      c.recycle(b);
     }
   };
 
@@ -132,6 +132,8 @@ class unbounded_chan final : public chan_state<T> {
       head += 1 << shift;
     }
     delete b;
+    // relaxed: single-threaded now.
+    delete spare_.load(std::memory_order_relaxed);
   }
 
   /// ok or closed (never full); v untouched unless ok. Throws std::bad_alloc if a new block
@@ -144,7 +146,7 @@ class unbounded_chan final : public chan_state<T> {
     block* spare = nullptr;  // pre-allocated next block (allocated before claiming a slot)
     for (;;) {
       if (tail & flag) {
-        delete spare;
+        if (spare != nullptr) recycle(spare);
         return status::closed;
       }
       const std::size_t offset = (tail >> shift) % lap;
@@ -156,7 +158,7 @@ class unbounded_chan final : public chan_state<T> {
         continue;
       }
       // Allocate before claiming the last slot, so an allocation failure loses nothing.
-      if (offset + 1 == block_cap && spare == nullptr) spare = new block;
+      if (offset + 1 == block_cap && spare == nullptr) spare = alloc_block();
       const std::size_t new_tail = tail + (1 << shift);
       // seq_cst on success: P2/P5; acquire on failure: the reloaded index pairs with blk below.
       if (tail_.index.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst, std::memory_order_acquire)) {
@@ -171,7 +173,7 @@ class unbounded_chan final : public chan_state<T> {
           // release: P3.
           blk->next.store(next, std::memory_order_release);
         }
-        delete spare;
+        if (spare != nullptr) recycle(spare);
         write_slot(blk->slots[offset], v);
         return status::ok;
       }
@@ -295,9 +297,9 @@ class unbounded_chan final : public chan_state<T> {
     result<T> out = skip ? result<T>(status::empty) : take_value(s);
     // Block reclamation (I2).
     if (offset + 1 == block_cap) {
-      block::destroy_from(blk, 0);
+      block::destroy_from(*this, blk, 0);
     } else if ((s.state.fetch_or(read, std::memory_order_acq_rel) & destroy) != 0) {  // acq_rel: P4
-      block::destroy_from(blk, offset + 1);
+      block::destroy_from(*this, blk, offset + 1);
     }
     if (skip) {
       // A poisoned slot delivered nothing: try the next one.
@@ -305,6 +307,27 @@ class unbounded_chan final : public chan_state<T> {
       return try_recv();
     }
     return out;
+  }
+
+  // One drained block is kept for the next one the senders need, so a steady stream allocates
+  // nothing (a block per 31 values otherwise). A block reaches recycle() only when no thread
+  // can touch it any more (I2), exactly as it would reach delete.
+  block* alloc_block() {
+    // acquire: pairs with recycle's release (the reset block is fully written).
+    if (block* b = spare_.exchange(nullptr, std::memory_order_acquire)) return b;
+    return new block;
+  }
+  void recycle(block* b) noexcept {
+    // relaxed x3: the block is private to us until the release CAS below publishes it.
+    b->next.store(nullptr, std::memory_order_relaxed);
+    for (slot& sl : b->slots) {
+      sl.state.store(0, std::memory_order_relaxed);
+      sl.poisoned = false;
+    }
+    block* expected = nullptr;
+    // release: publishes the reset block to alloc_block's acquire; relaxed on failure (we keep
+    // ownership and free it).
+    if (!spare_.compare_exchange_strong(expected, b, std::memory_order_release, std::memory_order_relaxed)) delete b;
   }
 
   static result<T> take_value(slot& s) noexcept(nothrow_move) {
@@ -317,6 +340,7 @@ class unbounded_chan final : public chan_state<T> {
   alignas(cache_line_size) position head_;  // receivers: index by CAS, blk by the last-slot reader
   alignas(cache_line_size) position tail_;  // senders: index by CAS, blk by the last-slot writer
   alignas(cache_line_size) waker_list receivers_;  // blocked receivers (queue empty)
+  std::atomic<block*> spare_{nullptr};  // one recycled block, or null; see alloc_block
 };
 
 }  // namespace weft::detail
