@@ -9,6 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <weft/detail/fiber_switch.hpp>  // WEFT_DETAIL_ASAN_FIBERS
+#if defined(WEFT_DETAIL_ASAN_FIBERS)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace weft::detail {
 
 namespace {
@@ -71,10 +76,21 @@ stack_block stack_pool::allocate_one() {
   // overflow should fault where it happens).
   ::mprotect(base, page_, PROT_NONE);
   stack_block s{base + page_, stack_size_};
+#if defined(WEFT_DETAIL_ASAN_FIBERS)
+  // A finished fiber leaves its outermost frames' redzones poisoned in ASan's shadow (those
+  // frames never return: the fiber ends with a jump). munmap does not clear that shadow, so a
+  // new stack mapped at the same address would inherit it and ASan would report (or crash on)
+  // the new task's first stack accesses. Start every stack clean.
+  __asan_unpoison_memory_region(s.lo_, s.size_);
+#endif
   return s;
 }
 
 void stack_pool::free_one(stack_block s) noexcept {
+#if defined(WEFT_DETAIL_ASAN_FIBERS)
+  // See allocate_one: leave no stale poison behind for whatever is mapped here next.
+  __asan_unpoison_memory_region(s.lo_, s.size_);
+#endif
   ::munmap(s.lo_ - page_, s.size_ + page_);
 }
 

@@ -101,7 +101,8 @@ status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) 
         out = b->try_send(v);
         return out != status::full;
       };
-      const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s);
+      const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s,
+                                     [] { return true; });
       return w == status::ok ? out : w;
     }
     case flavor::unbounded: return static_cast<unbounded_chan<T>*>(s)->try_send(v);
@@ -139,7 +140,14 @@ result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
     out = f->try_recv();
     return out.code() != status::empty;
   };
-  const status w = wait_for_ring(f->receivers(), try_once, [f] { return f->recv_ready(); }, deadline, ctx, "recv", f);
+  // While spinning, a bounded receiver polls only the head slot's stamp (the line the sender
+  // writes anyway) instead of re-reading tail, which the sender's CAS would have to steal back.
+  std::uint32_t polls = 0;
+  auto poll = [&] {
+    if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) return f->recv_peek() || (++polls & 63) == 0;
+    else return true;
+  };
+  const status w = wait_for_ring(f->receivers(), try_once, [f] { return f->recv_ready(); }, deadline, ctx, "recv", f, poll);
   if (w != status::ok) return w;
   return out;
 }

@@ -151,12 +151,14 @@ void context_unregister(context_state* ctx, waker_entry& e) noexcept;
 /// spin -> register_waiter -> re-check -> park -> unregister, repeated.
 ///   list:     the waker list of the side we wait on
 ///   is_ready: seq_cst re-check after registering (P1 of waker_list.hpp)
-template <class TryOnce, class IsReady>
+///   poll:     a cheap hint used while spinning (false: surely not yet; true: try_once now). It
+///             must return true at least every 64 calls so a spinner notices a close.
+template <class TryOnce, class IsReady, class Poll>
 [[gnu::noinline]] status wait_for_ring(waker_list& list, TryOnce&& try_once, IsReady&& is_ready,
                                        time_point deadline, context_state* ctx, const char* op,
-                                       const void* object) {
+                                       const void* object, Poll&& poll) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
-  if (spin_phase(try_once, d, ctx)) return status::ok;
+  if (spin_phase([&] { return poll() && try_once(); }, d, ctx)) return status::ok;
   blocking_note note(op, object);
   for (;;) {
     if (ctx != nullptr) {

@@ -22,12 +22,18 @@
 //                 hands it over.
 //   head_/tail_   CAS by receivers/senders; tail_ fetch_or by close.
 // Orderings:
-//   P1  slot stamp store(seq_cst) in the commit  ->  stamp load(acquire) in start_*: the value
-//       (or the freed slot) is visible before the stamp says so. seq_cst rather than release
-//       because of P2.
-//   P2  commit's stamp store(seq_cst) -> notify's has_waiters() load(seq_cst); waiter side:
-//       register's seq_cst store -> is_ready()'s seq_cst loads. Store->load on both sides: with
-//       acq/rel both can miss each other and a wake-up is lost (waker_list.hpp P1).
+//   P1  slot stamp store(release) in the commit  ->  stamp load(acquire) in try_*: the value
+//       (or the freed slot) is visible before the stamp says so.
+//   P2  no lost wake-up. Sender: tail CAS(seq_cst) ... then has_waiters() load(seq_cst) in
+//       notify_one; a receiver about to park: register's empty_ store(seq_cst), then
+//       recv_ready()'s seq_cst loads of head and tail. Store->load on both sides (the SB
+//       pattern): in the single total order of seq_cst operations either the receiver's tail
+//       load sees the claimed position (it does not park; try_recv then waits the few
+//       nanoseconds until the stamp lands) or the sender's has_waiters() sees the receiver and
+//       wakes it. The same holds for senders waiting on a full ring (head CAS vs send_ready's
+//       head load). Because the re-check reads head/tail, not the stamp, the stamp store can be
+//       a release store (a plain mov on x86), not seq_cst (xchg): the claiming CAS already
+//       carries the total order.
 //   P3  close's tail fetch_or(seq_cst) -> then disconnect_all under each list's lock; a waiter
 //       registering later re-checks with seq_cst loads and sees the mark bit.
 #pragma once
@@ -137,8 +143,8 @@ class bounded_chan final : public chan_state<T> {
         if (head_.compare_exchange_weak(head, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
           if constexpr (!nothrow_move) {
             if (s.poisoned) {  // a send whose move threw: nothing to deliver, free the slot
-              // seq_cst: as the normal path below.
-              s.stamp.store(head + one_lap_, std::memory_order_seq_cst);
+              // release: as the normal path below.
+              s.stamp.store(head + one_lap_, std::memory_order_release);
               senders_.notify_one();
               // relaxed: retry guess.
               head = head_.load(std::memory_order_relaxed);
@@ -148,9 +154,9 @@ class bounded_chan final : public chan_state<T> {
           T* p = s.value();
           result<T> out(std::move(*p));
           p->~T();
-          // seq_cst: P1 + P2 (the slot is free for the sender one lap later, then we look for
-          // blocked senders).
-          s.stamp.store(head + one_lap_, std::memory_order_seq_cst);
+          // release: P1 (the slot is free for the sender one lap later). The wake-up check below
+          // is ordered by the head CAS (P2).
+          s.stamp.store(head + one_lap_, std::memory_order_release);
           senders_.notify_one();
           return out;
         }
@@ -176,6 +182,13 @@ class bounded_chan final : public chan_state<T> {
     if (tail & mark_bit_) return true;
     const std::size_t head = head_.load(std::memory_order_seq_cst);
     return head + one_lap_ != tail;
+  }
+  /// A hint for spinning receivers: the head slot holds a value. Reads only that slot's stamp
+  /// (the line the sender must write anyway), never tail.
+  bool recv_peek() const noexcept {
+    // relaxed x2: a hint only; try_recv re-reads both with the orderings that matter.
+    const std::size_t head = head_.load(std::memory_order_relaxed);
+    return buffer_[head & (mark_bit_ - 1)].stamp.load(std::memory_order_relaxed) == head + 1;
   }
   /// A receive would not return empty. seq_cst loads: P2/P3.
   bool recv_ready() const noexcept {
@@ -231,14 +244,15 @@ class bounded_chan final : public chan_state<T> {
         s.poisoned = false;
       } catch (...) {
         s.poisoned = true;
-        // seq_cst: as below; the receiver that skips the slot frees it.
-        s.stamp.store(tail + 1, std::memory_order_seq_cst);
+        // release: as below; the receiver that skips the slot frees it.
+        s.stamp.store(tail + 1, std::memory_order_release);
         receivers_.notify_one();
         throw;
       }
     }
-    // seq_cst: P1 + P2 (publish the value, then look for parked receivers).
-    s.stamp.store(tail + 1, std::memory_order_seq_cst);
+    // release: P1 (publish the value). The wake-up check in notify_one is ordered by the tail
+    // CAS that claimed the slot (P2).
+    s.stamp.store(tail + 1, std::memory_order_release);
     receivers_.notify_one();
   }
 
