@@ -12,12 +12,18 @@ namespace weft::detail {
 //   atomics 64 bytes apart still bounce together (Intel optimization manual, 2.5.5.4; the same
 //   choice as crossbeam-utils' CachePadded and folly's hardware_destructive_interference_size).
 // ARM64: 128: Apple M-series and Cortex-A7x big cores use 128-byte lines or prefetch pairs.
-// Measured on this project's 2-core x86-64 VM in bench/RESULTS.md ("cache-line size").
-#if defined(__x86_64__) || defined(__aarch64__) || defined(__powerpc64__)
+// Measured both ways on this project's 2-core x86-64 VM: bench/RESULTS.md, "Cache-line size".
+// -DWEFT_CACHE_LINE_SIZE=N overrides it (for that measurement; every translation unit of a
+// program must agree, so set it on the whole build).
+#if defined(WEFT_CACHE_LINE_SIZE)
+inline constexpr std::size_t cache_line_size = WEFT_CACHE_LINE_SIZE;
+#elif defined(__x86_64__) || defined(__aarch64__) || defined(__powerpc64__)
 inline constexpr std::size_t cache_line_size = 128;
 #else
 inline constexpr std::size_t cache_line_size = 64;
 #endif
+static_assert((cache_line_size & (cache_line_size - 1)) == 0 && cache_line_size >= 32,
+              "cache_line_size must be a power of two >= 32");
 
 /// One CPU relax instruction: tells the core we are spinning (saves power, yields the pipeline to
 /// the sibling hyper-thread, and avoids the memory-order-violation flush when the spin ends).
