@@ -97,6 +97,7 @@ class rendezvous_chan final : public chan_state<T> {
       spin_guard g(lock_);
       e = senders_.select_one(self);
       update_flags();
+      // relaxed: under the lock, which orders it with close().
       if (e == nullptr) return closed_.load(std::memory_order_relaxed) ? result<T>(status::closed) : result<T>(status::empty);
     }
     return take(*e);
