@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <weft/detail/backoff.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/detail/platform.hpp>
 
 namespace weft {
@@ -35,6 +36,8 @@ void backoff::snooze() noexcept {
   }
   if (step_ <= yield_limit) ++step_;
 }
+
+void spin_poll::yield_cpu() noexcept { sched_yield(); }
 
 namespace {
 
@@ -150,6 +153,7 @@ void end_spin() noexcept {
 }
 
 bool parker::park_until(time_point deadline) noexcept {
+  WEFT_INJECT_YIELD();  // before park
   if (task_ != nullptr) return park_task_until(*this, deadline);
   return park_thread_until(deadline);
 }
@@ -187,14 +191,13 @@ bool parker::park_thread_until(time_point deadline) noexcept {
     }
   }
   if (ws == wait_strategy::adaptive && try_begin_spin()) {
-    backoff b;
-    while (!b.is_completed()) {
+    spin_poll sp;
+    for (std::uint32_t i = 1; sp.next(); ++i) {
       if (take_token(state_)) {
         end_spin();
         return true;
       }
-      b.snooze();
-      if (deadline != no_deadline && clock::now() >= deadline) break;
+      if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) break;
     }
     end_spin();
   }

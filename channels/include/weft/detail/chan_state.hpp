@@ -25,6 +25,7 @@
 
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/blocking_info.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/detail/parker.hpp>
 #include <weft/detail/waiter.hpp>
 #include <weft/detail/waker_list.hpp>
@@ -169,9 +170,11 @@ template <class TryOnce, class IsReady, class Poll>
     waker_entry e{&w, 0};
     waker_entry ce{&w, 1};
     list.register_entry(e);
+    WEFT_INJECT_YIELD();  // registered, not yet re-checked
     if (ctx != nullptr) context_register(ctx, ce);
     if (is_ready() || (ctx != nullptr && context_err(ctx) != status::ok)) w.abort();
     w.wait_until(d);
+    WEFT_INJECT_YIELD();  // woken (or aborted), still registered
     list.unregister_entry(e);
     if (ctx != nullptr) context_unregister(ctx, ce);
     if (try_once()) return status::ok;
@@ -197,15 +200,14 @@ bool spin_phase(Done&& done, time_point deadline, context_state* ctx) noexcept {
       break;
   }
   if (!try_begin_spin()) return false;
-  backoff b;
+  spin_poll sp;
   bool ok = false;
-  while (!b.is_completed()) {
+  for (std::uint32_t i = 1; sp.next(); ++i) {
     if (done()) {
       ok = true;
       break;
     }
-    b.snooze();
-    if (deadline != no_deadline && clock::now() >= deadline) break;
+    if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) break;
   }
   end_spin();
   return ok;
