@@ -34,6 +34,16 @@ if(WEFT_SANITIZE)
   message(STATUS "weft: sanitizers: ${WEFT_SANITIZE}")
 endif()
 
+# Yield injection (core/include/weft/detail/inject.hpp): WEFT_INJECT_YIELD() hooks at the
+# protocols' interesting points call sched_yield() at random (WEFT_INJECT_YIELD_RATE=N: 1 in N,
+# default 4). For stress runs only (scripts/test.sh stage stress1core); off, the hooks are nothing.
+# Carried by weft_sanitizer_flags so the whole build (libraries included) agrees on it.
+option(WEFT_INJECT_YIELDS "Random sched_yield() at protocol hooks (stress testing only)" OFF)
+if(WEFT_INJECT_YIELDS)
+  target_compile_definitions(weft_sanitizer_flags INTERFACE WEFT_INJECT_YIELDS=1)
+  message(STATUS "weft: yield injection hooks on")
+endif()
+
 add_library(weft_build_flags INTERFACE)
 target_compile_features(weft_build_flags INTERFACE cxx_std_20)
 target_compile_options(weft_build_flags INTERFACE

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <weft/detail/chan_state.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/status.hpp>
 
 namespace weft::detail {
@@ -108,6 +109,7 @@ std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* en
       entries[i] = waker_entry{&w, i};
       cases[i]->register_entry(entries[i]);
     }
+    WEFT_INJECT_YIELD();  // registered in every list, not yet re-checked
     for (std::size_t k = 0; k < n_chan; ++k) {
       if (cases[order[k]]->is_ready(w)) {
         w.abort();
@@ -115,6 +117,7 @@ std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* en
       }
     }
     const std::uintptr_t s = w.wait_until(d);
+    WEFT_INJECT_YIELD();  // the wait ended, entries still registered
     for (std::size_t k = 0; k < n_chan; ++k) cases[order[k]]->unregister_entry(entries[order[k]]);
     if (s >= waiter::selected_base) {
       const std::size_t i = s - waiter::selected_base;

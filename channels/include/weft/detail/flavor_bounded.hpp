@@ -47,6 +47,7 @@
 
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/chan_state.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/detail/platform.hpp>
 #include <weft/detail/waker_list.hpp>
 #include <weft/status.hpp>
@@ -104,6 +105,7 @@ class bounded_chan final : public chan_state<T> {
         // seq_cst on success: part of P2's single total order (a receiver's is_ready reads
         // tail); relaxed on failure: we only retry with the fresher value.
         if (tail_.compare_exchange_weak(tail, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          WEFT_INJECT_YIELD();  // claimed, not yet published
           commit_send(s, tail, v);
           return status::ok;
         }
@@ -141,6 +143,7 @@ class bounded_chan final : public chan_state<T> {
         // seq_cst on success: in P2's total order (a sender's full check and is_ready read
         // head); relaxed on failure: retry with the fresher value.
         if (head_.compare_exchange_weak(head, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          WEFT_INJECT_YIELD();  // claimed, slot not yet freed
           if constexpr (!nothrow_move) {
             if (s.poisoned) {  // a send whose move threw: nothing to deliver, free the slot
               // release: as the normal path below.
@@ -221,6 +224,7 @@ class bounded_chan final : public chan_state<T> {
     // seq_cst: P3.
     const std::size_t old = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
     if (old & mark_bit_) return false;
+    WEFT_INJECT_YIELD();  // marked closed, waiters not yet woken
     senders_.disconnect_all();
     receivers_.disconnect_all();
     return true;

@@ -37,6 +37,7 @@
 
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/chan_state.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/waiter.hpp>
 #include <weft/detail/waker_list.hpp>
@@ -82,6 +83,7 @@ class rendezvous_chan final : public chan_state<T> {
       update_flags();
     }
     if (e == nullptr) return status::full;
+    WEFT_INJECT_YIELD();  // partner selected, value not yet handed over
     give(*e, v);
     return status::ok;
   }
@@ -100,6 +102,7 @@ class rendezvous_chan final : public chan_state<T> {
       // relaxed: under the lock, which orders it with close().
       if (e == nullptr) return closed_.load(std::memory_order_relaxed) ? result<T>(status::closed) : result<T>(status::empty);
     }
+    WEFT_INJECT_YIELD();  // partner selected, value not yet taken
     return take(*e);
   }
 

@@ -43,6 +43,7 @@
 
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/chan_state.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/detail/platform.hpp>
 #include <weft/detail/waker_list.hpp>
 #include <weft/status.hpp>
@@ -162,6 +163,7 @@ class unbounded_chan final : public chan_state<T> {
       const std::size_t new_tail = tail + (1 << shift);
       // seq_cst on success: P2/P5; acquire on failure: the reloaded index pairs with blk below.
       if (tail_.index.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst, std::memory_order_acquire)) {
+        WEFT_INJECT_YIELD();  // claimed, not yet published (nor the next block installed)
         if (offset + 1 == block_cap) {
           // We claimed the block's last slot: install the next block for everybody.
           block* next = spare;
@@ -211,6 +213,7 @@ class unbounded_chan final : public chan_state<T> {
       }
       // seq_cst on success: P5; acquire on failure: the reloaded index pairs with blk below.
       if (head_.index.compare_exchange_weak(head, new_head, std::memory_order_seq_cst, std::memory_order_acquire)) {
+        WEFT_INJECT_YIELD();  // claimed, not yet read
         if (offset + 1 == block_cap) {
           block* next = blk->wait_next();
           std::size_t next_index = (new_head & ~flag) + (1 << shift);
@@ -261,6 +264,7 @@ class unbounded_chan final : public chan_state<T> {
     // seq_cst: P2 (a receiver registering later re-checks tail with seq_cst and sees the flag).
     const std::size_t old = tail_.index.fetch_or(flag, std::memory_order_seq_cst);
     if (old & flag) return false;
+    WEFT_INJECT_YIELD();  // marked closed, waiters not yet woken
     receivers_.disconnect_all();
     return true;
   }

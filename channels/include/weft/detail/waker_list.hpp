@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <weft/detail/inject.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/waiter.hpp>
 
@@ -144,6 +145,7 @@ class waker_list {
       if (q_.empty()) empty_.store(true, std::memory_order_relaxed);
     }
     // Outside the lock: the selected waiter stays alive until wake() returns (waiter.hpp I2).
+    WEFT_INJECT_YIELD();  // selected, not yet woken
     if (w != nullptr) w->wake();
   }
 

@@ -30,6 +30,7 @@
 #include <cstdint>
 
 #include <weft/detail/backoff.hpp>
+#include <weft/detail/inject.hpp>
 #include <weft/detail/parker.hpp>
 
 namespace weft::detail {
@@ -81,6 +82,7 @@ class waiter {
   /// the waiter back. The waiter may be gone as soon as this returns.
   void wake() noexcept {
     parker_->unpark();
+    WEFT_INJECT_YIELD();  // unparked, waiter not yet released (the owner waits for released_)
     // release: P3.
     released_.store(true, std::memory_order_release);
   }
