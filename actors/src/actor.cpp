@@ -28,6 +28,7 @@
 #include <weft/detail/blocking_info.hpp>
 #include <weft/detail/source_location.hpp>
 #include <weft/detail/task.hpp>
+#include <weft/detail/trace.hpp>
 #include <weft/runtime.hpp>
 
 namespace weft {
@@ -200,6 +201,7 @@ void actor_runner::run(actor_core* s) noexcept {
     }
     message_node* n = pop_reserved(s);
     ++handled;
+    detail::trace_scope traced(detail::trace_kind::actor_begin, detail::trace_kind::actor_end, s);
     if (std::exception_ptr e = n->ops_->handle(n, s->behaviour_)) {
       if (!recover(s, std::move(e))) break;  // ended
     }

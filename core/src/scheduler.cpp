@@ -44,6 +44,8 @@
 #include <ctime>
 #include <new>
 
+#include <weft/detail/trace.hpp>
+
 #include "scheduler.hpp"
 
 namespace weft::detail {
@@ -229,6 +231,7 @@ void fire_timer(worker* w, const timer_heap<task>::entry& e) noexcept {
     return;
   // relaxed: observers' snapshot; see task_state.
   t->state_.store(task_state::runnable, std::memory_order_relaxed);
+  WEFT_TRACE(timer_fire, t, 0);
   push_local(w, t);
 }
 
@@ -288,7 +291,9 @@ void park_idle(worker* w) noexcept {
   }
   if (!has_work_anywhere(w)) {
     bump(w->parks_);
+    WEFT_TRACE(idle_begin, w, 0);
     sleep_until_woken(w, w->timers_.is_empty() ? no_deadline : w->timers_.earliest());
+    WEFT_TRACE(idle_end, w, 0);
   }
   std::lock_guard lk(rt->idle_mu_);
   if (w->in_idle_) {
@@ -530,19 +535,23 @@ task* run_task(worker* w, task* t) noexcept {
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
+  WEFT_TRACE(run, t, 0);
   switch_fiber(t->ctx_, w->side_, t->side_);
   current_task_tls = nullptr;
   if (!stack_pool::canary_intact(t->stack_)) report_stack_overflow(t);
   bump(w->tasks_run_);
   switch (t->reason_) {
     case switch_reason::park:
+      WEFT_TRACE(stop_park, t, 0);
       return finalise_park(w, t);
     case switch_reason::yield:
+      WEFT_TRACE(stop_yield, t, 0);
       // relaxed: observers' snapshot.
       t->state_.store(task_state::runnable, std::memory_order_relaxed);
       requeue_yielded(w, t);
       return nullptr;
     case switch_reason::finished:
+      WEFT_TRACE(stop_done, t, 0);
       finish_task(w, t);
       return nullptr;
   }
@@ -724,6 +733,7 @@ task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const
 void submit_task(task_handle h, task_invoke_fn invoke) noexcept {
   task* t = h.task_;
   t->invoke_ = invoke;
+  WEFT_TRACE(spawn, t, 0);
   runtime_impl* rt = t->rt_;
   worker* w = current_worker();
   if (w != nullptr && w->rt_ == rt) {
@@ -744,6 +754,7 @@ void abandon_task(task_handle h) noexcept {
 }
 
 void make_runnable(task* t) noexcept {
+  WEFT_TRACE(unpark, t, 0);
   // relaxed: observers' snapshot (ordered after finalise_park's store by P1).
   t->state_.store(task_state::runnable, std::memory_order_relaxed);
   worker* w = current_worker();

@@ -50,6 +50,7 @@
 #include <weft/detail/flavor_rendezvous.hpp>
 #include <weft/detail/flavor_unbounded.hpp>
 #include <weft/detail/source_location.hpp>
+#include <weft/detail/trace.hpp>
 #include <weft/status.hpp>
 
 namespace weft {
@@ -248,10 +249,10 @@ class sender {
   /// Blocks while full. ok | closed. On closed, v is untouched.
   /// Memory ordering: everything before a send that returns ok happens-before the receive that
   /// returns this value.
-  status send(T&& v) { return detail::do_send(state("send"), v, detail::no_deadline, nullptr); }
+  status send(T&& v) { return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send"), v, detail::no_deadline, nullptr)); }
   status send(const T& v) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::do_send(state("send"), c, detail::no_deadline, nullptr);
+    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send"), c, detail::no_deadline, nullptr));
   }
   /// ok | closed | cancelled | timeout (the context's deadline). v untouched unless ok.
   status send(T&& v, const context& ctx) { return send_ctx(v, ctx); }
@@ -260,27 +261,27 @@ class sender {
     return send_ctx(c, ctx);
   }
   /// Never blocks: ok | full | closed. v untouched unless ok.
-  status try_send(T&& v) { return detail::do_try_send(state("try_send"), v); }
+  status try_send(T&& v) { return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_try_send(state("try_send"), v), detail::trace_try_bit); }
   status try_send(const T& v) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::do_try_send(state("try_send"), c);
+    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_try_send(state("try_send"), c), detail::trace_try_bit);
   }
   /// ok | closed | timeout. A negative or zero duration tries once. v untouched unless ok.
   template <class Rep, class Period>
   status send_for(T&& v, std::chrono::duration<Rep, Period> d) {
-    return detail::do_send(state("send_for"), v, detail::deadline_after(d), nullptr);
+    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_for"), v, detail::deadline_after(d), nullptr));
   }
   template <class Rep, class Period>
   status send_for(const T& v, std::chrono::duration<Rep, Period> d) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::do_send(state("send_for"), c, detail::deadline_after(d), nullptr);
+    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_for"), c, detail::deadline_after(d), nullptr));
   }
   status send_until(T&& v, std::chrono::steady_clock::time_point t) {
-    return detail::do_send(state("send_until"), v, t, nullptr);
+    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_until"), v, t, nullptr));
   }
   status send_until(const T& v, std::chrono::steady_clock::time_point t) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::do_send(state("send_until"), c, t, nullptr);
+    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_until"), c, t, nullptr));
   }
 
   /// Closes the channel (idempotent): later sends return closed; receivers drain, then closed.
@@ -339,18 +340,30 @@ class receiver {
 
   /// Blocks until a value or closed-and-drained. ok | closed.
   /// Memory ordering: see sender::send and sender::close.
-  result<T> recv() { return detail::do_recv(state("recv"), detail::no_deadline, nullptr); }
+  result<T> recv() {
+    result<T> r = detail::do_recv(state("recv"), detail::no_deadline, nullptr);
+    detail::trace_chan_op(detail::trace_kind::recv, s_, r.code());
+    return r;
+  }
   /// ok | closed | cancelled | timeout (the context's deadline).
   result<T> recv(const context& ctx);
   /// Never blocks: ok | empty | closed.
-  result<T> try_recv() { return detail::do_try_recv(state("try_recv")); }
+  result<T> try_recv() {
+    result<T> r = detail::do_try_recv(state("try_recv"));
+    detail::trace_chan_op(detail::trace_kind::recv, s_, r.code(), detail::trace_try_bit);
+    return r;
+  }
   /// ok | closed | timeout; recv_for(0s) is try_recv with timeout for empty.
   template <class Rep, class Period>
   result<T> recv_for(std::chrono::duration<Rep, Period> d) {
-    return detail::do_recv(state("recv_for"), detail::deadline_after(d), nullptr);
+    result<T> r = detail::do_recv(state("recv_for"), detail::deadline_after(d), nullptr);
+    detail::trace_chan_op(detail::trace_kind::recv, s_, r.code());
+    return r;
   }
   result<T> recv_until(std::chrono::steady_clock::time_point t) {
-    return detail::do_recv(state("recv_until"), t, nullptr);
+    result<T> r = detail::do_recv(state("recv_until"), t, nullptr);
+    detail::trace_chan_op(detail::trace_kind::recv, s_, r.code());
+    return r;
   }
 
   /// Closed by close() or by the last sender leaving, even if values remain.

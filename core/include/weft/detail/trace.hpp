@@ -1,0 +1,92 @@
+// The flight recorder's hooks: one line in the runtime, the channels and the actors each, e.g.
+//
+//   WEFT_TRACE(unpark, t, 0);          // kind, object pointer, 64-bit argument
+//
+// When no trace is recording, a hook is one relaxed load of a global flag and one branch that
+// is never taken (the call is laid out of line). When recording, it appends one 32-byte record
+// to the calling OS thread's ring (see trace_buffer.hpp); the public API is <weft/trace.hpp>.
+//
+// Timestamps: records of the scheduler's switch-in (`run`), idle, spawn and actor handler
+// events read the clock (the TSC on x86-64); records made inside a running task (send, recv,
+// unpark, switch-out) do not, unless trace::options::precise_timestamps is set: the writer of
+// the JSON places them in order between their ring's neighbouring stamped records. Threads
+// outside the runtime stamp every record (they have no switch events).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace weft::detail {
+
+/// What a record says. Arguments (a = the pointer argument, b = the 64-bit one):
+enum class trace_kind : std::uint8_t {
+  spawn = 1,     ///< a = the new task (the record adds its spawn site) (stamped)
+  run,           ///< a worker switches into task a (stamped)
+  stop_park,     ///< task a switched out to park (the record adds its op and object)
+  stop_yield,    ///< task a switched out by yield()
+  stop_done,     ///< task a's closure returned
+  unpark,        ///< the caller made parked task a runnable (a waker)
+  timer_fire,    ///< a worker's timer made parked task a runnable
+  send,          ///< a send on channel state a returned status b (bit 8 set: try_send)
+  recv,          ///< a receive on channel state a returned status b (bit 8 set: try_recv)
+  actor_begin,   ///< an actor (core a) starts handling one message (stamped)
+  actor_end,     ///< ... and is done with it (stamped)
+  idle_begin,    ///< a worker is about to sleep (no task anywhere) (stamped)
+  idle_end,      ///< ... and woke (stamped)
+};
+inline constexpr unsigned trace_kind_count = 14;  // one past the last kind
+inline constexpr std::uint64_t trace_try_bit = 1u << 8;
+
+/// True while a trace records. Written by trace::start/stop only.
+extern std::atomic<bool> trace_flag;
+
+/// relaxed: the flag publishes nothing (a hook that reads a stale value records one event more
+/// or one fewer around start/stop; the record path synchronises with the registry itself).
+inline bool trace_on() noexcept { return trace_flag.load(std::memory_order_relaxed); }
+
+/// Appends one record to the calling thread's ring. Never blocks (except once per thread per
+/// trace, to register its ring), never throws; allocation only at that registration.
+void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept;
+
+}  // namespace weft::detail
+
+/// A trace hook: `WEFT_TRACE(kind, pointer, u64)`. Off: a relaxed load and an untaken branch.
+#define WEFT_TRACE(kind, a, b)                                                                  \
+  do {                                                                                          \
+    if (::weft::detail::trace_on()) [[unlikely]]                                                \
+      ::weft::detail::trace_record(::weft::detail::trace_kind::kind, (a),                       \
+                                   static_cast<std::uint64_t>(b));                              \
+  } while (0)
+
+namespace weft::detail {
+/// A channel operation's hook at the handle level: records (kind, channel, status) and returns
+/// the status. Off: the relaxed load and untaken branch of WEFT_TRACE.
+template <class Status>
+inline Status trace_chan_op(trace_kind k, const void* chan, Status st, std::uint64_t flags = 0) noexcept {
+  if (trace_on()) [[unlikely]]
+    trace_record(k, chan, static_cast<std::uint64_t>(st) | flags);
+  return st;
+}
+}  // namespace weft::detail
+
+namespace weft::detail {
+/// Records `begin` now and `end` when the scope ends, if a trace was recording at the start.
+class trace_scope {
+ public:
+  trace_scope(trace_kind begin, trace_kind end, const void* object) noexcept
+      : object_(trace_on() ? object : nullptr), end_(end) {
+    if (object_ != nullptr) [[unlikely]]
+      trace_record(begin, object_, 0);
+  }
+  ~trace_scope() {
+    if (object_ != nullptr) [[unlikely]]
+      trace_record(end_, object_, 0);
+  }
+  trace_scope(const trace_scope&) = delete;
+  trace_scope& operator=(const trace_scope&) = delete;
+
+ private:
+  const void* const object_;
+  const trace_kind end_;
+};
+}  // namespace weft::detail

@@ -1,0 +1,101 @@
+// The flight recorder's per-thread ring and the snapshot handed to the JSON writer.
+//
+// One ring per OS thread that records (a worker records the events of the tasks it runs). The
+// owner thread appends without a lock; a reader (trace::stop/snapshot) copies the ring under the
+// registry mutex while the owner may keep writing, and throws away what may have been
+// overwritten during the copy.
+//
+// Invariants:
+//   I1  Record i (i < head_) lives in words_[4 * (i & mask_) .. + 4]; records older than
+//       head_ - capacity have been overwritten (they count as dropped).
+//   I2  session_ is the trace session the ring's records belong to; a ring is reset (head_ = 0)
+//       when its owner first records in a newer session.
+// Protocol (who may touch what):
+//   words_, head_     appended by the owner thread only; read by a reader under registry_mu.
+//   session_, stamp_all_   the owner; session_ also by readers under registry_mu (the owner
+//                     changes it only under registry_mu).
+//   alive_, name_, os_tid_   under registry_mu.
+// Orderings:
+//   P1  owner: store the record's words (relaxed) then head_.store(i + 1, release)  ->  reader:
+//       head_.load(acquire), copy words, head_.load(acquire) again: every record below the first
+//       head is complete; those the owner may have overwritten since (index < second head -
+//       capacity) are discarded (a seqlock's retry, per record).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace weft::detail {
+
+/// One record as copied out of a ring. meta = kind | aux << 8.
+struct trace_raw {
+  std::uint64_t ts;    ///< TSC ticks, or 0: not stamped (placed between stamped neighbours)
+  std::uint64_t meta;  ///< trace_kind in the low 8 bits, a kind-specific value above
+  std::uint64_t a;     ///< the object (task, channel state, actor)
+  std::uint64_t b;     ///< a second value (status, object a task waits on, spawn file)
+};
+
+struct trace_ring {
+  explicit trace_ring(std::size_t capacity)
+      : words_(new std::atomic<std::uint64_t>[capacity * 4]), mask_(capacity - 1) {}
+
+  std::size_t capacity() const noexcept { return static_cast<std::size_t>(mask_) + 1; }
+
+  /// Owner only (P1).
+  void append(std::uint64_t ts, std::uint64_t meta, std::uint64_t a, std::uint64_t b) noexcept {
+    // relaxed: only the owner writes head_.
+    const std::uint64_t i = head_.load(std::memory_order_relaxed);
+    std::atomic<std::uint64_t>* w = &words_[4 * (i & mask_)];
+    // relaxed (x4): published by the release store of head_ below; P1.
+    w[0].store(ts, std::memory_order_relaxed);
+    w[1].store(meta, std::memory_order_relaxed);
+    w[2].store(a, std::memory_order_relaxed);
+    w[3].store(b, std::memory_order_relaxed);
+    // release: the record's words are visible to a reader that sees the new head; P1.
+    head_.store(i + 1, std::memory_order_release);
+  }
+
+  /// Reader, under registry_mu: the records still in the ring, oldest first; adds to `dropped`
+  /// those overwritten before or during the copy (P1).
+  std::vector<trace_raw> copy_out(std::uint64_t& dropped) const;
+
+  std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
+  const std::uint64_t mask_;
+  std::atomic<std::uint64_t> head_{0};  // records ever appended in this session (I1)
+  std::uint64_t session_ = 0;           // I2
+  bool stamp_all_ = true;               // false once the thread switched into a task (a worker)
+  bool alive_ = true;                   // the owner thread has not exited
+  int os_tid_ = 0;
+  std::string name_;
+};
+
+/// What the JSON writer needs from one ring.
+struct trace_ring_copy {
+  std::string name;
+  int os_tid = 0;
+  std::vector<trace_raw> records;
+};
+
+/// A whole trace, copied out of the rings (see trace.cpp) and written by trace_json.cpp.
+struct trace_copy {
+  std::vector<trace_ring_copy> rings;
+  std::uint64_t tsc_start = 0;  // the session's start, in ticks
+  std::uint64_t tsc_end = 0;    // the copy's time, in ticks
+  double ns_per_tick = 1.0;
+  std::uint64_t dropped = 0;
+};
+
+struct trace_written {
+  std::uint64_t events = 0;
+  std::size_t tasks = 0;
+};
+
+/// Writes `t` as Chrome trace-event JSON ({"traceEvents": [...]}). Defined in trace_json.cpp.
+trace_written write_trace_json(const trace_copy& t, std::ostream& os);
+
+}  // namespace weft::detail

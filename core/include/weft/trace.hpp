@@ -1,0 +1,69 @@
+// weft/trace.hpp: the flight recorder. Records what the runtime, the channels and the actors do
+// (spawn, run, park, unpark, send, recv, actor handler begin/end, worker idle) into one ring
+// buffer per OS thread, and writes the last events on demand as Chrome trace-event JSON, which
+// opens in Perfetto (https://ui.perfetto.dev) and chrome://tracing. See docs/trace.md.
+//
+// When to use it: to see why a program is slow or stuck: which task ran where, how long it sat
+// parked and on what, who woke it (a flow arrow from the waker to the woken task).
+//
+// Recording: start() turns every hook on; each thread appends to its own ring (no lock, no
+// shared write); a full ring overwrites its oldest events (a flight recorder: you get the last
+// `buffer_events` events of every thread) and the output reports how many were dropped.
+// stop() turns the hooks off and writes the JSON; snapshot() writes without stopping.
+// Without code changes: run the program with WEFT_TRACE=<path> in its environment; recording
+// then starts when the library is loaded and the JSON is written at normal process exit.
+//
+// Threads vs tasks: events of a task are recorded on the ring of the worker thread running it;
+// plain OS threads (outside any runtime) get their own ring and track.
+// Allocation: each thread's ring is allocated the first time it records during a trace
+// (buffer_events x 32 bytes); nothing else allocates on the recording path. stop()/snapshot()
+// allocate freely.
+// Cost: with no trace recording, each hook is one relaxed load and an untaken branch. Recording
+// costs one 32-byte store per event, plus one TSC read per stamped event (docs/trace.md has the
+// measured figures).
+//
+//   weft::trace::start();                       // or start({.buffer_events = 1 << 20})
+//   ...                                         // tasks, channels, actors
+//   weft::trace::summary s = weft::trace::stop("weft-trace.json");
+//   // open weft-trace.json in https://ui.perfetto.dev
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace weft::trace {
+
+struct options {
+  /// Events kept per thread (rounded up to a power of two, at least 64). 32 bytes each: the
+  /// default keeps the last 16,384 events (512 KiB) of every thread that records. Applies to
+  /// threads that record for the first time in this trace (rings are made on first use).
+  std::size_t buffer_events = 16 * 1024;
+  /// false (default): only switch-ins, spawns, idle and actor handler events read the clock;
+  /// events inside a running task (send, recv, unpark, switch-out) are placed in order between
+  /// their thread's neighbouring stamped events. true: every event reads the clock (exact times,
+  /// about 10 ns more per event on x86-64). Threads outside the runtime always stamp every event.
+  bool precise_timestamps = false;
+};
+
+/// What a written trace holds.
+struct summary {
+  std::uint64_t events = 0;   ///< events written to the JSON
+  std::uint64_t dropped = 0;  ///< events lost: overwritten in a full ring (the oldest go first)
+  std::size_t threads = 0;    ///< threads (rings) that recorded
+  std::size_t tasks = 0;      ///< distinct task lifetimes seen
+};
+
+/// Starts recording. Throws weft::error(closed) if a trace is already recording.
+void start(const options& opts = {});
+/// Stops recording and writes the JSON to `path` (or `os`). Throws weft::error(closed) if no
+/// trace is recording, weft::error(failed) if the file cannot be written.
+summary stop(const std::string& path);
+summary stop(std::ostream& os);
+/// Writes the events recorded so far and keeps recording. Throws as stop() does.
+summary snapshot(std::ostream& os);
+/// True between start() and stop().
+bool is_recording() noexcept;
+
+}  // namespace weft::trace

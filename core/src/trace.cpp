@@ -1,0 +1,392 @@
+// The flight recorder's recording side: the global flag, per-thread rings, the registry of
+// rings, start/stop/snapshot, the clock, and the WEFT_TRACE=<path> environment switch.
+// The JSON writer is in trace_json.cpp; the ring itself in <weft/detail/trace_buffer.hpp>.
+//
+// Invariants:
+//   T1  Every ring a thread has recorded into is owned by the registry (never freed while its
+//       owner thread may append to it); a ring is freed only under registry_mu when its owner
+//       has exited (alive_ == false) or replaces it by a ring of the current session's size.
+//   T2  session_counter only grows; a session's options and start time are written under
+//       registry_mu before trace_flag becomes true.
+// Protocol:
+//   tls_ring, tls_dead   the owner thread only.
+//   registry (rings, options, session times)   registry_mu.
+// Orderings:
+//   P1  see trace_buffer.hpp (a ring's records -> its reader).
+//   P2  trace_flag and session_counter are relaxed hints: a writer that sees a new session
+//       re-registers under registry_mu, which orders it after start()'s writes (T2).
+//
+// The design follows Go's runtime/trace (per-P buffers, timestamps from the CPU's tick counter
+// calibrated against the monotonic clock at the start and end of a trace) and the Linux
+// kernel's ftrace ring ("overwrite" mode: a flight recorder keeps the newest events).
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+#include <weft/detail/trace.hpp>
+#include <weft/detail/trace_buffer.hpp>
+#include <weft/status.hpp>
+#include <weft/trace.hpp>
+
+#include "scheduler.hpp"
+
+namespace weft::detail {
+
+std::atomic<bool> trace_flag{false};
+
+namespace {
+
+// ---- the clock ----
+
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+}
+
+/// Ticks of the cheapest monotonic counter: the TSC on x86 (invariant on the CPUs weft targets;
+/// Linux's own clocksource on this VM), the virtual counter on AArch64, steady_clock elsewhere.
+/// Measured on the project's VM (AMD EPYC, KVM): rdtsc 9.6 ns, clock_gettime(MONOTONIC) via the
+/// vDSO 24 ns, CLOCK_MONOTONIC_COARSE 5.5 ns but 4 ms resolution.
+inline std::uint64_t ticks() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#elif defined(__aarch64__)
+  std::uint64_t v;
+  asm volatile("mrs %0, cntvct_el0" : "=r"(v));
+  return v;
+#else
+  return static_cast<std::uint64_t>(steady_ns());
+#endif
+}
+
+// ---- the registry ----
+
+struct registry {
+  std::mutex mu;
+  std::vector<std::unique_ptr<trace_ring>> rings;  // T1
+  std::size_t capacity = 16 * 1024;                // rings made in this session
+  bool recording = false;
+  std::uint64_t tsc_start = 0;
+  std::int64_t ns_start = 0;
+  std::uint64_t recycled_dropped = 0;  // records lost with rings of exited threads reused
+};
+
+/// Never destroyed: threads may record (and exit) during static destruction.
+registry& reg() {
+  static registry* r = new registry;
+  return *r;
+}
+
+std::atomic<std::uint64_t> session_counter{0};  // T2
+std::atomic<bool> precise{false};               // relaxed: an option, see P2
+
+/// Rings of exited threads kept per session before they are reused for new threads.
+constexpr std::size_t dead_rings_kept = 64;
+
+// initial-exec: one %fs-relative load (the library is linked statically or loaded at start).
+constinit thread_local trace_ring* tls_ring [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local bool tls_dead [[gnu::tls_model("initial-exec")]] = false;
+
+/// Marks the thread's ring dead at thread exit. Constructed on the thread's first record.
+struct ring_owner {
+  ~ring_owner() {
+    registry& r = reg();
+    std::lock_guard lk(r.mu);
+    if (tls_ring != nullptr) tls_ring->alive_ = false;
+    tls_ring = nullptr;
+    tls_dead = true;
+  }
+};
+
+std::string thread_name() {
+  char buf[32] = {};
+  if (pthread_getname_np(pthread_self(), buf, sizeof buf) != 0 || buf[0] == '\0') return "thread";
+  return buf;
+}
+
+/// registry_mu held: a ring for a new thread, reusing the oldest dead ring of this session once
+/// more than dead_rings_kept are dead (its records count as dropped).
+trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
+  std::size_t dead = 0;
+  for (auto& p : r.rings)
+    if (!p->alive_) ++dead;
+  if (dead > dead_rings_kept) {
+    for (auto& p : r.rings) {
+      if (!p->alive_ && p->capacity() == r.capacity) {
+        // relaxed: we hold registry_mu and the ring's owner has exited (no writer).
+        r.recycled_dropped += p->head_.load(std::memory_order_relaxed);
+        // relaxed: as above.
+        p->head_.store(0, std::memory_order_relaxed);
+        p->alive_ = true;
+        p->session_ = session;
+        p->stamp_all_ = true;
+        return p.get();
+      }
+    }
+  }
+  r.rings.push_back(std::make_unique<trace_ring>(r.capacity));
+  r.rings.back()->session_ = session;
+  return r.rings.back().get();
+}
+
+[[gnu::noinline, gnu::cold]] trace_ring* register_ring(std::uint64_t session) noexcept {
+  if (tls_dead) return nullptr;  // recording from a thread_local destructor: dropped
+  registry& r = reg();
+  try {
+    std::lock_guard lk(r.mu);
+    // relaxed: under registry_mu, which start() held when it bumped it (P2).
+    if (!r.recording || session_counter.load(std::memory_order_relaxed) != session) return nullptr;
+    trace_ring* ring = tls_ring;
+    if (ring != nullptr && ring->capacity() == r.capacity) {
+      // relaxed: owner thread, under registry_mu (no reader meanwhile).
+      ring->head_.store(0, std::memory_order_relaxed);
+      ring->session_ = session;
+      ring->stamp_all_ = true;
+    } else {
+      if (ring != nullptr) {  // a ring of an older session with another size: replace it
+        std::erase_if(r.rings, [ring](const std::unique_ptr<trace_ring>& p) { return p.get() == ring; });
+      } else {
+        static thread_local ring_owner owner;  // marks the ring dead at thread exit
+        (void)owner;
+      }
+      ring = new_ring_locked(r, session);
+      tls_ring = ring;
+    }
+    ring->name_ = thread_name();
+    ring->os_tid_ = static_cast<int>(::syscall(SYS_gettid));
+    return ring;
+  } catch (...) {
+    return nullptr;  // no memory for a ring: this thread's events are lost
+  }
+}
+
+}  // namespace
+
+std::vector<trace_raw> trace_ring::copy_out(std::uint64_t& dropped) const {
+  // acquire: P1 (every record below `end` is complete).
+  const std::uint64_t end = head_.load(std::memory_order_acquire);
+  const std::uint64_t cap = capacity();
+  std::uint64_t begin = end > cap ? end - cap : 0;
+  std::vector<trace_raw> out;
+  out.reserve(static_cast<std::size_t>(end - begin));
+  for (std::uint64_t i = begin; i < end; ++i) {
+    const std::atomic<std::uint64_t>* w = &words_[4 * (i & mask_)];
+    // relaxed (x4): validated by the second head load below (P1).
+    out.push_back({w[0].load(std::memory_order_relaxed), w[1].load(std::memory_order_relaxed),
+                   w[2].load(std::memory_order_relaxed), w[3].load(std::memory_order_relaxed)});
+  }
+  // acquire: P1; records the owner may have overwritten during the copy are discarded.
+  const std::uint64_t after = head_.load(std::memory_order_acquire);
+  const std::uint64_t safe_begin = after > cap ? after - cap + 1 : 0;  // +1: the one being written
+  if (safe_begin > begin) {
+    const std::uint64_t cut = std::min<std::uint64_t>(safe_begin - begin, out.size());
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(cut));
+    begin += cut;
+  }
+  dropped += begin;
+  return out;
+}
+
+void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
+  // relaxed: P2.
+  const std::uint64_t session = session_counter.load(std::memory_order_relaxed);
+  trace_ring* ring = tls_ring;
+  if (ring == nullptr || ring->session_ != session) [[unlikely]] {
+    ring = register_ring(session);
+    if (ring == nullptr) return;
+  }
+  std::uint64_t aux = 0;
+  bool stamp = ring->stamp_all_;
+  switch (k) {
+    case trace_kind::run:
+      ring->stamp_all_ = false;  // a worker: its switch-ins are its time base from now on
+      stamp = true;
+      break;
+    case trace_kind::spawn: {
+      const task* t = static_cast<const task*>(a);
+      // relaxed: written by prepare_task on this thread before submit.
+      b = reinterpret_cast<std::uintptr_t>(t->spawn_file_.load(std::memory_order_relaxed));
+      aux = t->spawn_line_.load(std::memory_order_relaxed);  // relaxed: as above
+      stamp = true;
+      break;
+    }
+    case trace_kind::stop_park: {
+      const task* t = static_cast<const task*>(a);
+      // relaxed: written by the task itself (note_blocking) before it switched out to us.
+      aux = reinterpret_cast<std::uintptr_t>(t->op_.load(std::memory_order_relaxed));
+      b = reinterpret_cast<std::uintptr_t>(t->object_.load(std::memory_order_relaxed));  // relaxed: as above
+      break;
+    }
+    case trace_kind::actor_begin:
+    case trace_kind::actor_end:
+    case trace_kind::idle_begin:
+    case trace_kind::idle_end: stamp = true; break;
+    default:
+      // relaxed: an option; see P2.
+      if (precise.load(std::memory_order_relaxed)) stamp = true;
+      break;
+  }
+  ring->append(stamp ? ticks() | 1 : 0, static_cast<std::uint64_t>(k) | aux << 8,
+               reinterpret_cast<std::uintptr_t>(a), b);
+}
+
+namespace {
+
+/// registry_mu held: copies the current session's rings.
+trace_copy copy_locked(registry& r) {
+  trace_copy c;
+  // relaxed: under registry_mu (P2).
+  const std::uint64_t session = session_counter.load(std::memory_order_relaxed);
+  c.dropped = r.recycled_dropped;
+  for (const auto& p : r.rings) {
+    if (p->session_ != session) continue;
+    trace_ring_copy rc;
+    rc.name = p->name_;
+    rc.os_tid = p->os_tid_;
+    rc.records = p->copy_out(c.dropped);
+    if (!rc.records.empty()) c.rings.push_back(std::move(rc));
+  }
+  c.tsc_start = r.tsc_start;
+  // Calibrate ticks against steady_clock over the whole session (at least 20 ms of it).
+  std::int64_t ns_end = steady_ns();
+  while (ns_end - r.ns_start < 20'000'000) ns_end = steady_ns();
+  c.tsc_end = ticks();
+  const double ticks_span = static_cast<double>(c.tsc_end - c.tsc_start);
+  c.ns_per_tick = ticks_span > 0 ? static_cast<double>(ns_end - r.ns_start) / ticks_span : 1.0;
+  return c;
+}
+
+trace::summary write_locked_copy(const trace_copy& c, std::ostream& os) {
+  const trace_written w = write_trace_json(c, os);
+  trace::summary s;
+  s.events = w.events;
+  s.dropped = c.dropped;
+  s.threads = c.rings.size();
+  s.tasks = w.tasks;
+  return s;
+}
+
+void check_recording(const registry& r, const char* what) {
+  if (!r.recording) throw_error(status::closed, what);
+}
+
+}  // namespace
+}  // namespace weft::detail
+
+namespace weft::trace {
+
+void start(const options& opts) {
+  using namespace weft::detail;
+  registry& r = reg();
+  std::lock_guard lk(r.mu);
+  if (r.recording) throw_error(status::closed, "weft::trace::start: a trace is already recording (call stop first)");
+  // Rings of exited threads are freed (T1); live threads' rings are reset on their next record.
+  std::erase_if(r.rings, [](const std::unique_ptr<trace_ring>& p) { return !p->alive_; });
+  std::size_t cap = 64;
+  while (cap < opts.buffer_events && cap < (std::size_t{1} << 30)) cap *= 2;
+  r.capacity = cap;
+  r.recycled_dropped = 0;
+  r.ns_start = steady_ns();
+  r.tsc_start = ticks();
+  r.recording = true;
+  // relaxed: P2 (writers re-register under registry_mu, which we hold).
+  precise.store(opts.precise_timestamps, std::memory_order_relaxed);
+  // relaxed: P2.
+  session_counter.fetch_add(1, std::memory_order_relaxed);
+  // relaxed: the hooks' flag publishes nothing (P2).
+  trace_flag.store(true, std::memory_order_relaxed);
+}
+
+summary snapshot(std::ostream& os) {
+  using namespace weft::detail;
+  registry& r = reg();
+  trace_copy c;
+  {
+    std::lock_guard lk(r.mu);
+    check_recording(r, "weft::trace::snapshot: no trace is recording (call start first)");
+    c = copy_locked(r);
+  }
+  return write_locked_copy(c, os);
+}
+
+summary stop(std::ostream& os) {
+  using namespace weft::detail;
+  registry& r = reg();
+  trace_copy c;
+  {
+    std::lock_guard lk(r.mu);
+    check_recording(r, "weft::trace::stop: no trace is recording (call start first)");
+    // relaxed: P2; a hook that still sees `true` appends to its ring, which copy_out tolerates.
+    trace_flag.store(false, std::memory_order_relaxed);
+    r.recording = false;
+    c = copy_locked(r);
+  }
+  return write_locked_copy(c, os);
+}
+
+summary stop(const std::string& path) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  // The trace keeps recording when the file cannot be opened: the caller may try another path.
+  if (!f) detail::throw_error(status::failed, ("weft::trace::stop: cannot open " + path + " for writing").c_str());
+  summary s = stop(f);
+  f.flush();
+  if (!f) detail::throw_error(status::failed, ("weft::trace::stop: writing " + path + " failed").c_str());
+  return s;
+}
+
+bool is_recording() noexcept {
+  return detail::trace_on();
+}
+
+}  // namespace weft::trace
+
+namespace weft::detail {
+namespace {
+
+// ---- WEFT_TRACE=<path>: record from library load to process exit ----
+
+const char* env_trace_path = nullptr;
+
+void write_env_trace() noexcept {
+  try {
+    const trace::summary s = trace::stop(std::string(env_trace_path));
+    std::fprintf(stderr, "weft: trace written to %s (%llu events, %llu dropped, %zu threads)\n", env_trace_path,
+                 static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.dropped), s.threads);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "weft: WEFT_TRACE: %s\n", e.what());
+  }
+}
+
+/// Runs when the library is loaded (this file is linked whenever any hook is).
+[[maybe_unused]] const bool env_trace_started = [] {
+  const char* p = std::getenv("WEFT_TRACE");
+  if (p == nullptr || *p == '\0') return false;
+  env_trace_path = p;
+  trace::options o;
+  if (const char* n = std::getenv("WEFT_TRACE_BUFFER")) {
+    const long long v = std::atoll(n);
+    if (v > 0) o.buffer_events = static_cast<std::size_t>(v);
+  }
+  if (const char* pr = std::getenv("WEFT_TRACE_PRECISE")) o.precise_timestamps = pr[0] == '1';
+  trace::start(o);
+  std::atexit([] {
+    if (trace::is_recording()) write_env_trace();
+  });
+  return true;
+}();
+
+}  // namespace
+}  // namespace weft::detail

@@ -1,0 +1,157 @@
+// A known scenario recorded by the flight recorder, for tests/trace/check_trace.py.
+//
+//   trace_scenario api <out.json>       start/stop around the scenario; checks the API's misuse
+//                                       errors and the summary; writes <out.json>
+//   trace_scenario overflow <out.json>  a 64-event ring per thread and 2,000 round trips: the
+//                                       oldest events are overwritten and reported as dropped
+//   trace_scenario env                  the scenario only: run with WEFT_TRACE=<path> in the
+//                                       environment, the library records and writes at exit
+//
+// The scenario (what check_trace.py --scenario expects):
+//   - a producer task sends 20 ints on an unbuffered channel to a consumer task, then closes it:
+//     20 `send` ok, 20 `recv` ok and 1 `recv` closed on that channel;
+//   - an OS thread try_sends 10 ints into a capacity-4 channel (4 ok, 6 full), then the main
+//     thread try_recvs 5 times (4 ok, then closed: the sending thread has dropped its handle);
+//   - an actor handles 5 tells and 1 ask (6 actor handler slices).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <weft/trace.hpp>
+#include <weft/weft.hpp>
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "trace_scenario: FAILED: %s\n", what);
+    ++failures;
+  }
+}
+
+struct get_t {};
+struct counter {
+  int n = 0;
+  void operator()(int add) { n += add; }
+  int operator()(get_t) const { return n; }
+};
+
+void tasks_and_channel(weft::runtime& rt, int rounds) {
+  auto [tx, rx] = weft::make_chan<int>(0);
+  auto producer = weft::spawn(rt, [tx = std::move(tx), rounds]() mutable {
+    int sent = 0;
+    for (int i = 0; i < rounds; ++i) sent += tx.send(i) == weft::status::ok ? 1 : 0;
+    tx.close();
+    return sent;
+  });
+  auto consumer = weft::spawn(rt, [rx = std::move(rx)]() mutable {
+    long sum = 0;
+    for (;;) {
+      weft::result<int> r = rx.recv();
+      if (!r) break;
+      sum += *r;
+    }
+    return sum;
+  });
+  check(producer.get().value() == rounds, "the producer sent every value");
+  check(consumer.get().value() == static_cast<long>(rounds) * (rounds - 1) / 2, "the consumer got every value");
+}
+
+void thread_try_ops() {
+  auto [tx, rx] = weft::make_chan<int>(4);
+  std::thread t([tx = std::move(tx)]() mutable {
+    int ok = 0;
+    for (int i = 0; i < 10; ++i) ok += tx.try_send(i) == weft::status::ok ? 1 : 0;
+    check(ok == 4, "4 of 10 try_sends fit a capacity-4 channel");
+  });
+  t.join();
+  int got = 0;
+  for (int i = 0; i < 5; ++i) got += rx.try_recv() ? 1 : 0;
+  check(got == 4, "4 of 5 try_recvs found a value");
+}
+
+void actor_part(weft::runtime& rt) {
+  weft::actor_ref<counter> c = weft::spawn_actor<counter>(rt, weft::actor_options{});
+  for (int i = 1; i <= 5; ++i) check(c.tell(i) == weft::status::ok, "tell accepted");
+  check(c.ask(get_t{}).get().value() == 15, "the actor handled the 5 tells before the ask");
+  weft::receiver<weft::exit_info> ended = c.monitor();
+  c.stop();
+  check(static_cast<bool>(ended.recv()), "the actor ended");
+}
+
+void scenario() {
+  weft::runtime rt({.workers = 1});
+  tasks_and_channel(rt, 20);
+  thread_try_ops();
+  actor_part(rt);
+}
+
+template <class F>
+bool throws_weft_error(F&& f, weft::status code) {
+  try {
+    f();
+  } catch (const weft::error& e) {
+    return e.code() == code;
+  }
+  return false;
+}
+
+int run_api(const char* path) {
+  check(!weft::trace::is_recording(), "not recording before start");
+  check(throws_weft_error([] { std::ostringstream os; (void)weft::trace::stop(os); }, weft::status::closed),
+        "stop without start throws weft::error(closed)");
+  weft::trace::start({.buffer_events = 1 << 16});
+  check(weft::trace::is_recording(), "recording after start");
+  check(throws_weft_error([] { weft::trace::start(); }, weft::status::closed),
+        "a second start throws weft::error(closed)");
+  scenario();
+  std::ostringstream snap;
+  const weft::trace::summary mid = weft::trace::snapshot(snap);
+  check(weft::trace::is_recording(), "snapshot keeps recording");
+  check(mid.events > 0 && snap.str().find("\"traceEvents\"") != std::string::npos, "snapshot writes events");
+  check(throws_weft_error([] { (void)weft::trace::stop(std::string("/nonexistent-dir/x.json")); },
+                          weft::status::failed),
+        "stop to an unwritable path throws weft::error(failed)");
+  check(weft::trace::is_recording(), "a failed stop(path) keeps recording");
+  const weft::trace::summary s = weft::trace::stop(std::string(path));
+  check(!weft::trace::is_recording(), "not recording after stop");
+  check(s.dropped == 0, "a 65536-event ring drops nothing in this scenario");
+  check(s.events >= mid.events, "the final trace holds at least the snapshot's events");
+  check(s.threads >= 2, "a worker and at least one OS thread recorded");
+  check(s.tasks >= 3, "producer, consumer and the actor's runner are tasks");
+  return failures == 0 ? 0 : 1;
+}
+
+int run_overflow(const char* path) {
+  weft::trace::start({.buffer_events = 64});
+  {
+    weft::runtime rt({.workers = 1});
+    tasks_and_channel(rt, 2000);
+  }
+  const weft::trace::summary s = weft::trace::stop(std::string(path));
+  check(s.dropped > 0, "a 64-event ring overwrote its oldest events");
+  // The worker's ring keeps its newest 63-64 records; other threads add a few each.
+  check(s.events >= 63 && s.events < 64 * 8, "each ring keeps at most its capacity");
+  return failures == 0 ? 0 : 1;
+}
+
+int run_env() {
+  check(weft::trace::is_recording(), "WEFT_TRACE started a trace at load time");
+  scenario();
+  return failures == 0 ? 0 : 1;  // the library writes the file at exit
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "api") == 0) return run_api(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "overflow") == 0) return run_overflow(argv[2]);
+  if (argc >= 2 && std::strcmp(argv[1], "env") == 0) return run_env();
+  std::fprintf(stderr, "usage: trace_scenario api|overflow <out.json> | env\n");
+  return 2;
+}
