@@ -260,16 +260,22 @@ trace_copy copy_locked(registry& r) {
     if (!rc.records.empty()) c.rings.push_back(std::move(rc));
   }
   c.tsc_start = r.tsc_start;
-  // Calibrate ticks against steady_clock over the whole session (at least 20 ms of it).
-  std::int64_t ns_end = steady_ns();
-  while (ns_end - r.ns_start < 20'000'000) ns_end = steady_ns();
-  c.tsc_end = ticks();
-  const double ticks_span = static_cast<double>(c.tsc_end - c.tsc_start);
-  c.ns_per_tick = ticks_span > 0 ? static_cast<double>(ns_end - r.ns_start) / ticks_span : 1.0;
+  c.ns_start = r.ns_start;
   return c;
 }
 
-trace::summary write_locked_copy(const trace_copy& c, std::ostream& os) {
+/// Without registry_mu (a thread registering its ring must not wait for this): calibrates ticks
+/// against steady_clock over the whole session, at least 20 ms of it.
+void calibrate(trace_copy& c) {
+  std::int64_t ns_end = steady_ns();
+  while (ns_end - c.ns_start < 20'000'000) ns_end = steady_ns();
+  c.tsc_end = ticks();
+  const double ticks_span = static_cast<double>(c.tsc_end - c.tsc_start);
+  c.ns_per_tick = ticks_span > 0 ? static_cast<double>(ns_end - c.ns_start) / ticks_span : 1.0;
+}
+
+trace::summary write_copy(trace_copy& c, std::ostream& os) {
+  calibrate(c);
   const trace_written w = write_trace_json(c, os);
   trace::summary s;
   s.events = w.events;
@@ -319,7 +325,7 @@ summary snapshot(std::ostream& os) {
     check_recording(r, "weft::trace::snapshot: no trace is recording (call start first)");
     c = copy_locked(r);
   }
-  return write_locked_copy(c, os);
+  return write_copy(c, os);
 }
 
 summary stop(std::ostream& os) {
@@ -334,10 +340,11 @@ summary stop(std::ostream& os) {
     r.recording = false;
     c = copy_locked(r);
   }
-  return write_locked_copy(c, os);
+  return write_copy(c, os);
 }
 
 summary stop(const std::string& path) {
+  if (!is_recording()) detail::throw_error(status::closed, "weft::trace::stop: no trace is recording (call start first)");
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   // The trace keeps recording when the file cannot be opened: the caller may try another path.
   if (!f) detail::throw_error(status::failed, ("weft::trace::stop: cannot open " + path + " for writing").c_str());

@@ -298,7 +298,7 @@ class task_pass {
         std::string name = "parked";
         if (const auto* op = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(aux_of(r)))) {
           name += std::string(": ") + op;
-          if (r.b != 0) name += " object#" + std::to_string(chans_(r.b));
+          if (r.b != 0) name += " #" + std::to_string(chans_(r.b));
         }
         transition(s, e.ts, name.c_str(), true);
         break;
@@ -395,7 +395,7 @@ class thread_pass {
         if (k == trace_kind::stop_park) {
           if (const auto* op = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(aux_of(r)))) {
             why += std::string(": ") + op;
-            if (r.b != 0) why += " object#" + std::to_string(chans_(r.b));
+            if (r.b != 0) why += " #" + std::to_string(chans_(r.b));
           }
         }
         close_all(ts, ",\"args\":{\"switch_out\":" + escaped(why) + "}");
@@ -467,7 +467,8 @@ trace_written write_trace_json(const trace_copy& t, std::ostream& os) {
                  t.rings[ri].name + " (os tid " + std::to_string(t.rings[ri].os_tid) + ")");
     thread_pass(out, tasks, chans, actors, tid).run(t.rings[ri], ri, times[ri]);
   }
-  os << "\n],\"displayTimeUnit\":\"ns\",\"weft\":{\"records\":" << records << ",\"dropped\":" << t.dropped
+  // otherData: the format's place for extra top-level data (viewers show or ignore it).
+  os << "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"weft flight recorder\",\"records\":" << records << ",\"dropped\":" << t.dropped
      << ",\"threads\":" << t.rings.size() << ",\"tasks\":" << tasks.tasks() << ",\"ns_per_tick\":" << t.ns_per_tick
      << "}}\n";
   return {records, tasks.tasks()};

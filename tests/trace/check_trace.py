@@ -6,7 +6,7 @@
 Always: valid JSON; {"traceEvents": [...]}; every event has name/ph/pid/tid (and ts unless
 metadata); per track (pid, tid): timestamps non-decreasing in file order and every B closed by
 an E of the same name (properly nested); every flow start (ph s) has exactly one end (ph f) and
-no end lacks a start; the "weft" summary object is present.
+no end lacks a start; the recorder's summary ("otherData") is present.
 --scenario: the counts of tests/trace/trace_scenario.cpp's scenario (see its header).
 --dropped:  the summary reports dropped events (the overflow run).
 """
@@ -66,9 +66,9 @@ def structure(doc):
             fail("track %r leaves B open: %r" % (track, st))
     if flows_s != flows_f or any(n != 1 for n in flows_s.values()):
         fail("flow starts and ends do not pair up: %d starts, %d ends" % (len(flows_s), len(flows_f)))
-    w = doc.get("weft")
+    w = doc.get("otherData")
     if not isinstance(w, dict) or not all(k in w for k in ("records", "dropped", "threads", "tasks")):
-        fail('no "weft" summary')
+        fail('no "otherData" summary')
     return evs, w, len(flows_s)
 
 

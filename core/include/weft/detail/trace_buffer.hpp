@@ -85,6 +85,7 @@ struct trace_ring_copy {
 struct trace_copy {
   std::vector<trace_ring_copy> rings;
   std::uint64_t tsc_start = 0;  // the session's start, in ticks
+  std::int64_t ns_start = 0;    // ... and in steady_clock ns
   std::uint64_t tsc_end = 0;    // the copy's time, in ticks
   double ns_per_tick = 1.0;
   std::uint64_t dropped = 0;
