@@ -4,7 +4,28 @@
 
 #include <string>
 
+#include <weft/detail/blocking_info.hpp>
+
 namespace weft {
+
+namespace {
+/// Notes what the calling task waits on (dump_blocked) for one wait, unless an enclosing call
+/// already did (group::wait -> wait_group's wait keeps the label "group.wait").
+class outer_note {
+ public:
+  outer_note(const char* op, const void* object) noexcept : mine_(detail::noted_blocking() == nullptr) {
+    if (mine_) detail::note_blocking(op, object);
+  }
+  ~outer_note() {
+    if (mine_) detail::note_unblocked();
+  }
+  outer_note(const outer_note&) = delete;
+  outer_note& operator=(const outer_note&) = delete;
+
+ private:
+  const bool mine_;
+};
+}  // namespace
 
 // ---- wait_group ----------------------------------------------------------------------------
 
@@ -38,6 +59,7 @@ bool wait_group::release_waiters(std::uint64_t k) noexcept {
 }
 
 bool wait_group::wait_slow(std::chrono::steady_clock::time_point t) {
+  outer_note note("wait_group.wait", this);
   const bool zero = list_.wait_until(
       [this]() noexcept {
         // acquire (load and CAS failure): reading zero synchronises with the round's done()s; P1.
@@ -106,6 +128,7 @@ bool group::try_acquire_slot() noexcept {
 
 void group::acquire_slot() {
   if (try_acquire_slot()) return;
+  outer_note note("group.spawn(limit)", this);
   for (;;) {
     bool got = false;
     // Re-check under slots_'s lock (P2): a release_slot() or set_limit() we missed above either
@@ -138,7 +161,10 @@ void group::finish(result<void>&& r) noexcept {
 }
 
 result<void> group::wait() {
-  wg_.wait();
+  {
+    outer_note note("group.wait", this);
+    wg_.wait();
+  }
   // release: a spawn() on another thread that sees it must not start tasks (it throws).
   waited_.store(true, std::memory_order_release);
   cancel_();

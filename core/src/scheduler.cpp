@@ -51,6 +51,7 @@
 namespace weft::detail {
 
 constinit thread_local task* current_task_tls = nullptr;
+constinit thread_local std::uint64_t leak_scope_tls = 0;
 
 namespace {
 
@@ -447,6 +448,10 @@ task* finalise_park(worker* w, task* t) noexcept {
   t->park_seq_.store(seq, std::memory_order_relaxed);
   // relaxed: observers' snapshot (ordered before any waker's `runnable` store by P1).
   t->state_.store(task_state::parked, std::memory_order_relaxed);
+  // relaxed: observers' snapshot (the watchdog's "no timer pending").
+  t->timed_park_.store(deadline != no_deadline, std::memory_order_relaxed);
+  t->was_parked_ = true;  // read by run_task after the hand-over (P1, P4)
+  bump(w->blocked_in_);
   auto expected = parker::state::empty;
   // acq_rel: release publishes the switched-out fiber to the waker (P1, I3); acquire on failure
   // takes the token's writes (the task consumes the token itself when it runs).
@@ -456,6 +461,9 @@ task* finalise_park(worker* w, task* t) noexcept {
     return nullptr;  // t now belongs to whoever wakes it: do not touch it
   }
   // A token arrived while the fiber was switching out: run it again.
+  t->was_parked_ = false;
+  // relaxed: a statistic with one writer (this worker).
+  w->blocked_in_.store(w->blocked_in_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (w->rt_->deterministic_) {
@@ -533,6 +541,10 @@ task* run_task(worker* w, task* t) noexcept {
   t->resumer_ = &w->side_;
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
+  if (t->was_parked_) {
+    t->was_parked_ = false;
+    bump(w->blocked_out_);
+  }
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
   WEFT_TRACE(run, t, 0);
@@ -710,6 +722,10 @@ task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const
   // relaxed: diagnostic fields, read by dump_blocked under no lock.
   t->spawn_file_.store(where.file_name(), std::memory_order_relaxed);
   t->spawn_line_.store(static_cast<std::uint32_t>(where.line()), std::memory_order_relaxed);
+  task* parent = current_task_tls;
+  // relaxed (both): diagnostic; the leak_check scope is inherited from the spawner.
+  t->scope_.store(parent != nullptr ? parent->scope_.load(std::memory_order_relaxed) : leak_scope_tls,
+                  std::memory_order_relaxed);
   if (size <= task_closure_capacity && align <= 64) {
     t->closure_ = t->stack_.hi() - task_closure_capacity;
     t->heap_closure_ = false;

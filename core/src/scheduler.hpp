@@ -95,7 +95,18 @@ struct task {
   std::atomic<std::int64_t> since_ns_{0};  // coarse monotonic ns at the first park of op_
   std::atomic<const char*> spawn_file_{nullptr};
   std::atomic<std::uint32_t> spawn_line_{0};
+  // Observability for channel dumps, leak_check and the watchdog (observe.cpp); relaxed like
+  // the fields above: diagnostic snapshots, nothing is published through them.
+  std::atomic<bool> on_chan_{false};          // op_ is on a channel: chan_cap_/chan_size_ hold
+  std::atomic<std::size_t> chan_cap_{0};      // that channel's capacity
+  std::atomic<std::size_t> chan_size_{0};     // its size when the wait began
+  std::atomic<bool> timed_park_{false};       // the current park has a deadline (a timer pending)
+  std::atomic<std::uint64_t> scope_{0};       // leak_check scope, inherited from the spawner
+  bool was_parked_ = false;  // set by finalise_park, cleared by run_task (handed over like ctx_)
 };
+
+/// The leak_check scope of the calling OS thread (0: none); tasks inherit their spawner's.
+extern constinit thread_local std::uint64_t leak_scope_tls;
 
 struct worker {
   worker(runtime_impl* rt, std::size_t index) noexcept;
@@ -125,6 +136,8 @@ struct worker {
 
   // ---- stats: written by the owner (relaxed load+store, one writer), read by anyone ----
   std::atomic<std::uint64_t> tasks_run_{0}, steals_{0}, parks_{0};
+  // Parks that took effect / resumptions after one (tasks_blocked = sum in - sum out, O(workers)).
+  std::atomic<std::uint64_t> blocked_in_{0}, blocked_out_{0};
 
   std::thread thread_;
 };

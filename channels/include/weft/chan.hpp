@@ -509,4 +509,22 @@ chan<T> make_unbounded_chan() {
   return chan<T>::adopt(new detail::unbounded_chan<T>());
 }
 
+/// As make_chan(capacity), with a name that dump_blocked() and the watchdog show for tasks
+/// blocked on this channel. `name` must outlive the channel (a string literal is the usual).
+template <class T>
+chan<T> make_chan(std::size_t capacity, const char* name,
+                  detail::source_location where = detail::source_location::current()) {
+  chan<T> c = make_chan<T>(capacity, where);
+  detail::state_of(c.tx)->set_name(name);
+  return c;
+}
+
+/// As make_unbounded_chan(), with a name shown by dump_blocked() (see make_chan above).
+template <class T>
+chan<T> make_unbounded_chan(const char* name) {
+  chan<T> c = make_unbounded_chan<T>();
+  detail::state_of(c.tx)->set_name(name);
+  return c;
+}
+
 }  // namespace weft

@@ -375,12 +375,14 @@ class once_value {
       }
       if (s == state::ready) return storage_.value;
       // running: wait for the running caller to publish or to fail.
+      detail::note_blocking("once_value.wait", this);  // for dump_blocked
       (void)waiters_.wait_until(
           [this]() noexcept {
             // acquire: as in get(); under waiters_'s lock, so P2 holds.
             return state_.load(std::memory_order_acquire) != state::running;
           },
           []() noexcept {}, detail::no_deadline);
+      detail::note_unblocked();
     }
   }
 

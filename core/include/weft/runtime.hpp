@@ -113,6 +113,8 @@ void dump_blocked(runtime& rt, std::ostream& os, std::chrono::nanoseconds older_
 
 namespace detail {
 void sleep_until(std::chrono::steady_clock::time_point deadline) noexcept;
+/// The default runtime if something made it already, else nullptr (observers do not make it).
+runtime* default_runtime_if_made() noexcept;
 }
 
 /// In a task: lets the other runnable tasks of its worker run first, then continues.

@@ -48,6 +48,10 @@ class chan_state {
   chan_state& operator=(const chan_state&) = delete;
 
   flavor kind() const noexcept { return kind_; }
+  /// The name given to make_chan (nullptr: none), shown by dump_blocked. Set once, before the
+  /// handles are shared (make_chan); read-only afterwards.
+  const char* name() const noexcept { return name_; }
+  void set_name(const char* n) noexcept { name_ = n; }
 
   void acquire_sender() noexcept {
     // relaxed: a new handle is copied from a live one, which keeps the count above zero.
@@ -85,6 +89,7 @@ class chan_state {
   std::atomic<std::size_t> receivers_;
   std::atomic<bool> destroy_;
   const flavor kind_;
+  const char* name_ = nullptr;  // make_chan's name (static storage); see name()
 };
 
 /// The rare, clock-driven receive-only flavors: after(), tick(), context::done().
@@ -124,11 +129,21 @@ time_point deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
 
 // ---- the blocking loop ---------------------------------------------------------------------------
 
+template <class T>
+std::size_t do_capacity(const chan_state<T>* s) noexcept;  // chan.hpp
+template <class T>
+std::size_t do_size(const chan_state<T>* s) noexcept;  // chan.hpp
+
 /// Tells the runtime what the calling task is blocked on (for dump_blocked) for the lifetime of
-/// a slow path; a no-op on plain threads.
+/// a slow path; a no-op on plain threads. On a channel it also records the channel's name,
+/// capacity and size (once per blocking operation, before the first park).
 class blocking_note {
  public:
   blocking_note(const char* op, const void* object) noexcept { note_blocking(op, object); }
+  template <class T>
+  blocking_note(const char* op, const chan_state<T>* c) noexcept {
+    note_blocking_chan(op, c, c->name(), do_capacity(c), do_size(c));
+  }
   ~blocking_note() { note_unblocked(); }
   blocking_note(const blocking_note&) = delete;
   blocking_note& operator=(const blocking_note&) = delete;
@@ -157,7 +172,7 @@ void context_unregister(context_state* ctx, waker_entry& e) noexcept;
 template <class TryOnce, class IsReady, class Poll>
 [[gnu::noinline]] status wait_for_ring(waker_list& list, TryOnce&& try_once, IsReady&& is_ready,
                                        time_point deadline, context_state* ctx, const char* op,
-                                       const void* object, Poll&& poll) {
+                                       const auto* object, Poll&& poll) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
   if (spin_phase([&] { return poll() && try_once(); }, d, ctx)) return status::ok;
   blocking_note note(op, object);

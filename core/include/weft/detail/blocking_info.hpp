@@ -17,6 +17,13 @@ namespace weft::detail {
 /// plus an optional name for the object (a string that outlives the wait). Never blocks, never
 /// allocates; a few relaxed stores.
 void note_blocking(const char* op, const void* object, const char* object_name = nullptr) noexcept;
+/// As note_blocking, for a channel operation: also records the channel's capacity (SIZE_MAX:
+/// unbounded) and its size when the wait began, which dump_blocked() prints.
+void note_blocking_chan(const char* op, const void* object, const char* name, std::size_t capacity,
+                        std::size_t size) noexcept;
+/// The operation the calling task has noted (nullptr: none, or not in a task). Lets a blocking
+/// call made inside another one (group::wait -> wait_group's wait) keep the outer label.
+const char* noted_blocking() noexcept;
 /// Clears what note_blocking() recorded. Never blocks, never allocates.
 void note_unblocked() noexcept;
 
