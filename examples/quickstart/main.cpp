@@ -1,6 +1,7 @@
 // Quick start: a producer thread sends 1..100 over a bounded channel and closes it (the sender
 // side closes); the consumer drains it with range-for (the receiver side drains), then a select
-// shows a receive that gives up after a timeout.
+// shows a receive that gives up after a timeout. The tour (examples/tour/, one program per API
+// area: channels, select, context, spawn, group, resilience, actors) continues from here.
 #include <weft/weft.hpp>
 
 #include <chrono>
