@@ -36,15 +36,19 @@
 //       carries the total order.
 //   P3  close's tail fetch_or(seq_cst) -> then disconnect_all under each list's lock; a waiter
 //       registering later re-checks with seq_cst loads and sees the mark bit.
+// Written over an atomics policy (atomics_policy.hpp; each non-relaxed order is a named constant
+// of it) so tests/models can check the ring with Relacy; production uses std_atomics.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/chan_state.hpp>
 #include <weft/detail/inject.hpp>
@@ -54,11 +58,15 @@
 
 namespace weft::detail {
 
-template <class T>
+template <class T, class Policy = std_atomics>
 class bounded_chan final : public chan_state<T> {
   static constexpr bool nothrow_move = std::is_nothrow_move_constructible_v<T>;
+  template <class U>
+  using atomic = typename Policy::template atomic<U>;
+  using backoff = typename Policy::backoff;
+  using waker_list = basic_waker_list<Policy>;
   struct slot {
-    std::atomic<std::size_t> stamp;
+    atomic<std::size_t> stamp;
     bool poisoned;  // only for throwing moves: the send claimed the slot but its move threw
     alignas(T) unsigned char storage[sizeof(T)];
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
@@ -69,7 +77,7 @@ class bounded_chan final : public chan_state<T> {
   explicit bounded_chan(std::size_t cap)
       : chan_state<T>(flavor::bounded, 1, 1), cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2) {
     buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * cap_, std::align_val_t(alignof(slot))));
-    for (std::size_t i = 0; i < cap_; ++i) ::new (&buffer_[i].stamp) std::atomic<std::size_t>(i);
+    for (std::size_t i = 0; i < cap_; ++i) ::new (&buffer_[i].stamp) atomic<std::size_t>(i);
   }
 
   ~bounded_chan() override {
@@ -82,7 +90,7 @@ class bounded_chan final : public chan_state<T> {
       if (nothrow_move || !buffer_[index].poisoned) buffer_[index].value()->~T();
       head = index + 1 < cap_ ? head + 1 : (head & ~(one_lap_ - 1)) + one_lap_;
     }
-    for (std::size_t i = 0; i < cap_; ++i) buffer_[i].stamp.~atomic();
+    for (std::size_t i = 0; i < cap_; ++i) std::destroy_at(&buffer_[i].stamp);
     ::operator delete(buffer_, std::align_val_t(alignof(slot)));
   }
 
@@ -100,11 +108,11 @@ class bounded_chan final : public chan_state<T> {
       const std::size_t next = index + 1 < cap_ ? tail + 1 : lap + one_lap_;
       slot& s = buffer_[index];
       // acquire: P1 (the receiver that freed this slot has finished reading it).
-      const std::size_t stamp = s.stamp.load(std::memory_order_acquire);
+      const std::size_t stamp = s.stamp.load(Policy::ring_free_stamp_load);
       if (stamp == tail) {
         // seq_cst on success: part of P2's single total order (a receiver's is_ready reads
         // tail); relaxed on failure: we only retry with the fresher value.
-        if (tail_.compare_exchange_weak(tail, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+        if (tail_.compare_exchange_weak(tail, next, Policy::ring_tail_claim, std::memory_order_relaxed)) {
           WEFT_INJECT_YIELD();  // claimed, not yet published
           commit_send(s, tail, v);
           return status::ok;
@@ -113,7 +121,7 @@ class bounded_chan final : public chan_state<T> {
       } else if (stamp + one_lap_ == tail + 1) {
         // The slot still holds last lap's value: full, unless head moved meanwhile.
         // seq_cst: a linearizable `full` must compare against the current head.
-        const std::size_t head = head_.load(std::memory_order_seq_cst);
+        const std::size_t head = head_.load(Policy::ring_full_check);
         if (head + one_lap_ == tail) return status::full;
         b.spin();
         // relaxed: retry guess.
@@ -137,17 +145,17 @@ class bounded_chan final : public chan_state<T> {
       const std::size_t lap = head & ~(one_lap_ - 1);
       slot& s = buffer_[index];
       // acquire: P1 (the sender's value is visible once the stamp says full).
-      const std::size_t stamp = s.stamp.load(std::memory_order_acquire);
+      const std::size_t stamp = s.stamp.load(Policy::ring_full_stamp_load);
       if (head + 1 == stamp) {
         const std::size_t next = index + 1 < cap_ ? head + 1 : lap + one_lap_;
         // seq_cst on success: in P2's total order (a sender's full check and is_ready read
         // head); relaxed on failure: retry with the fresher value.
-        if (head_.compare_exchange_weak(head, next, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+        if (head_.compare_exchange_weak(head, next, Policy::ring_head_claim, std::memory_order_relaxed)) {
           WEFT_INJECT_YIELD();  // claimed, slot not yet freed
           if constexpr (!nothrow_move) {
             if (s.poisoned) {  // a send whose move threw: nothing to deliver, free the slot
               // release: as the normal path below.
-              s.stamp.store(head + one_lap_, std::memory_order_release);
+              s.stamp.store(head + one_lap_, Policy::ring_free_publish);
               senders_.notify_one();
               // relaxed: retry guess.
               head = head_.load(std::memory_order_relaxed);
@@ -159,14 +167,14 @@ class bounded_chan final : public chan_state<T> {
           p->~T();
           // release: P1 (the slot is free for the sender one lap later). The wake-up check below
           // is ordered by the head CAS (P2).
-          s.stamp.store(head + one_lap_, std::memory_order_release);
+          s.stamp.store(head + one_lap_, Policy::ring_free_publish);
           senders_.notify_one();
           return out;
         }
         b.spin();
       } else if (stamp == head) {
         // seq_cst: P2/P3 (see the close bit and the latest tail).
-        const std::size_t tail = tail_.load(std::memory_order_seq_cst);
+        const std::size_t tail = tail_.load(Policy::ring_empty_check);
         if ((tail & ~mark_bit_) == head) return (tail & mark_bit_) ? status::closed : status::empty;
         b.spin();
         // relaxed: retry guess.
@@ -181,9 +189,9 @@ class bounded_chan final : public chan_state<T> {
 
   /// A send would not return full (it may still lose a race). seq_cst loads: P2/P3.
   bool send_ready() const noexcept {
-    const std::size_t tail = tail_.load(std::memory_order_seq_cst);
+    const std::size_t tail = tail_.load(Policy::ring_ready_check);
     if (tail & mark_bit_) return true;
-    const std::size_t head = head_.load(std::memory_order_seq_cst);
+    const std::size_t head = head_.load(Policy::ring_ready_check);
     return head + one_lap_ != tail;
   }
   /// A hint for spinning receivers: the head slot holds a value. Reads only that slot's stamp
@@ -195,14 +203,14 @@ class bounded_chan final : public chan_state<T> {
   }
   /// A receive would not return empty. seq_cst loads: P2/P3.
   bool recv_ready() const noexcept {
-    const std::size_t head = head_.load(std::memory_order_seq_cst);
-    const std::size_t tail = tail_.load(std::memory_order_seq_cst);
+    const std::size_t head = head_.load(Policy::ring_ready_check);
+    const std::size_t tail = tail_.load(Policy::ring_ready_check);
     return (tail & ~mark_bit_) != head || (tail & mark_bit_) != 0;
   }
 
   bool is_closed() const noexcept {
     // acquire: a caller that sees closed may rely on the close having happened-before.
-    return (tail_.load(std::memory_order_acquire) & mark_bit_) != 0;
+    return (tail_.load(Policy::ring_closed_load) & mark_bit_) != 0;
   }
 
   std::size_t size() const noexcept {
@@ -222,7 +230,7 @@ class bounded_chan final : public chan_state<T> {
   /// Sets the mark bit; returns true if this call closed the channel.
   bool close() noexcept {
     // seq_cst: P3.
-    const std::size_t old = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
+    const std::size_t old = tail_.fetch_or(mark_bit_, Policy::ring_close);
     if (old & mark_bit_) return false;
     WEFT_INJECT_YIELD();  // marked closed, waiters not yet woken
     senders_.disconnect_all();
@@ -249,14 +257,14 @@ class bounded_chan final : public chan_state<T> {
       } catch (...) {
         s.poisoned = true;
         // release: as below; the receiver that skips the slot frees it.
-        s.stamp.store(tail + 1, std::memory_order_release);
+        s.stamp.store(tail + 1, Policy::ring_value_publish);
         receivers_.notify_one();
         throw;
       }
     }
     // release: P1 (publish the value). The wake-up check in notify_one is ordered by the tail
     // CAS that claimed the slot (P2).
-    s.stamp.store(tail + 1, std::memory_order_release);
+    s.stamp.store(tail + 1, Policy::ring_value_publish);
     receivers_.notify_one();
   }
 
@@ -270,8 +278,8 @@ class bounded_chan final : public chan_state<T> {
   const std::size_t mark_bit_;  // the closed bit of tail; also 1 + the largest index
   const std::size_t one_lap_;   // the lap increment
   slot* buffer_ = nullptr;
-  alignas(cache_line_size) std::atomic<std::size_t> head_{0};  // receivers only, via CAS; I2
-  alignas(cache_line_size) std::atomic<std::size_t> tail_{0};  // senders via CAS, close via fetch_or
+  alignas(cache_line_size) atomic<std::size_t> head_{0};  // receivers only, via CAS; I2
+  alignas(cache_line_size) atomic<std::size_t> tail_{0};  // senders via CAS, close via fetch_or
   alignas(cache_line_size) waker_list senders_;     // blocked senders (ring full)
   alignas(cache_line_size) waker_list receivers_;   // blocked receivers (ring empty)
 

@@ -21,30 +21,38 @@
 //       its change with a seq_cst store/RMW before loading empty_. Store->load on both sides (the
 //       SB pattern): with acquire/release both could miss each other and a wake-up is lost; with
 //       seq_cst at least one side sees the other.
+// Written over an atomics policy (atomics_policy.hpp) so tests/models can check it with Relacy;
+// `waker_entry`, `waiter_queue` and `waker_list` are the production instances.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/inject.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/waiter.hpp>
 
 namespace weft::detail {
 
-struct waker_entry {
-  waiter* w = nullptr;       // the blocked operation
+template <class Policy>
+struct basic_waker_entry {
+  basic_waiter<Policy>* w = nullptr;  // the blocked operation
   std::size_t op = 0;        // which case of that operation (0 for a plain send/recv)
   void* packet = nullptr;    // flavor-specific hand-off slot (rendezvous), else nullptr
-  waker_entry* prev = nullptr;
-  waker_entry* next = nullptr;
+  basic_waker_entry* prev = nullptr;
+  basic_waker_entry* next = nullptr;
   bool linked = false;
 };
 
 /// A bare intrusive FIFO of entries; the caller provides the locking.
-class waiter_queue {
+template <class Policy>
+class basic_waiter_queue {
  public:
+  using waiter = basic_waiter<Policy>;
+  using waker_entry = basic_waker_entry<Policy>;
+
   bool empty() const noexcept { return head_ == nullptr; }
   const waker_entry* front() const noexcept { return head_; }
 
@@ -100,22 +108,26 @@ class waiter_queue {
 };
 
 /// A waiter_queue with its own lock and a lock-free emptiness hint.
-class waker_list {
+template <class Policy>
+class basic_waker_list {
  public:
+  using waiter = basic_waiter<Policy>;
+  using waker_entry = basic_waker_entry<Policy>;
+
   /// True if some operation may be waiting. seq_cst: P1.
-  bool has_waiters() const noexcept { return !empty_.load(std::memory_order_seq_cst); }
+  bool has_waiters() const noexcept { return !empty_.load(Policy::waker_has_waiters); }
 
   void register_entry(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+    policy_guard<typename Policy::lock> g(lock_);
     q_.push(e);
     // seq_cst: P1 (the registering side's store before its seq_cst re-check of the channel).
-    empty_.store(false, std::memory_order_seq_cst);
+    empty_.store(false, Policy::waker_register_publish);
   }
 
   void unregister_entry(waker_entry& e) noexcept {
     // Always take the lock, even if `linked` looks false: a waker may be unlinking the entry right
     // now, and when we return no waker may still hold a pointer into our frame.
-    spin_guard g(lock_);
+    policy_guard<typename Policy::lock> g(lock_);
     q_.remove(e);
     // relaxed: written under the lock; readers that need ordering use has_waiters() (seq_cst)
     // and a stale `false` only costs them one lock round trip.
@@ -129,7 +141,7 @@ class waker_list {
 
   /// Wakes every waiting operation with `disconnected` (close, last handle of a side gone).
   void disconnect_all() noexcept {
-    spin_guard g(lock_);
+    policy_guard<typename Policy::lock> g(lock_);
     q_.disconnect_all();
     // relaxed: under the lock, see unregister_entry.
     empty_.store(true, std::memory_order_relaxed);
@@ -139,7 +151,7 @@ class waker_list {
   [[gnu::noinline]] void notify_one_slow() noexcept {
     waiter* w = nullptr;
     {
-      spin_guard g(lock_);
+      policy_guard<typename Policy::lock> g(lock_);
       if (waker_entry* e = q_.select_one(nullptr)) w = e->w;
       // relaxed: under the lock, see unregister_entry.
       if (q_.empty()) empty_.store(true, std::memory_order_relaxed);
@@ -149,9 +161,14 @@ class waker_list {
     if (w != nullptr) w->wake();
   }
 
-  spin_lock lock_;
-  waiter_queue q_;
-  std::atomic<bool> empty_{true};
+  typename Policy::lock lock_;
+  basic_waiter_queue<Policy> q_;
+  typename Policy::template atomic<bool> empty_{true};
 };
+
+// The production instances.
+using waker_entry = basic_waker_entry<std_atomics>;
+using waiter_queue = basic_waiter_queue<std_atomics>;
+using waker_list = basic_waker_list<std_atomics>;
 
 }  // namespace weft::detail

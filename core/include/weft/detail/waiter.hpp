@@ -24,18 +24,22 @@
 //   P2  parker::unpark(release) -> parker::park_until(acquire): the wake-up itself.
 //   P3  released_.store(release) in wake() -> wait_released()'s acquire load: the waker is done
 //       with the waiter, its packet and the parker.
+// Written over an atomics policy (atomics_policy.hpp; each order above is a named constant of it)
+// so tests/models can check it with Relacy; `waiter` is the production instance.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/inject.hpp>
 #include <weft/detail/parker.hpp>
 
 namespace weft::detail {
 
-class waiter {
+template <class Policy>
+class basic_waiter {
  public:
   // State word values; selected(op) = selected_base + op.
   //   waiting:      registered, asleep or about to be; any waker may select it.
@@ -49,9 +53,11 @@ class waiter {
   static constexpr std::uintptr_t disconnected = 2;
   static constexpr std::uintptr_t selected_base = 3;
 
-  explicit waiter(parker& p) noexcept : parker_(&p) {}
-  waiter(const waiter&) = delete;
-  waiter& operator=(const waiter&) = delete;
+  using parker_type = typename Policy::parker;
+
+  explicit basic_waiter(parker_type& p) noexcept : parker_(&p) {}
+  basic_waiter(const basic_waiter&) = delete;
+  basic_waiter& operator=(const basic_waiter&) = delete;
 
   /// Waker side: claim this waiter for case `op` (selected(op)) or `disconnected`. Returns true
   /// if this call won; the caller must then (after any hand-off) call wake() exactly once.
@@ -59,7 +65,7 @@ class waiter {
     std::uintptr_t expected = waiting;
     // acq_rel: release publishes the waker's prior writes to the owner (P1); acquire orders the
     // waker's later packet writes after winning. Failure relaxed: nothing is read through it.
-    return state_.compare_exchange_strong(expected, new_state, std::memory_order_acq_rel,
+    return state_.compare_exchange_strong(expected, new_state, Policy::waiter_select,
                                           std::memory_order_relaxed);
   }
   static constexpr std::uintptr_t selected(std::size_t op) noexcept { return selected_base + op; }
@@ -69,14 +75,14 @@ class waiter {
     std::uintptr_t expected = waiting;
     // acq_rel: on failure we must see what the winning waker published (P1), hence acquire on
     // the failure path too.
-    if (state_.compare_exchange_strong(expected, aborted, std::memory_order_acq_rel,
-                                       std::memory_order_acquire))
+    if (state_.compare_exchange_strong(expected, aborted, Policy::waiter_abort,
+                                       Policy::waiter_abort_fail))
       return aborted;
     return expected;
   }
 
   /// Owner side: the current state. acquire: P1.
-  std::uintptr_t state() const noexcept { return state_.load(std::memory_order_acquire); }
+  std::uintptr_t state() const noexcept { return state_.load(Policy::waiter_state_load); }
 
   /// Waker side, after a successful try_select (and any hand-off): unparks the owner and hands
   /// the waiter back. The waiter may be gone as soon as this returns.
@@ -84,7 +90,7 @@ class waiter {
     parker_->unpark();
     WEFT_INJECT_YIELD();  // unparked, waiter not yet released (the owner waits for released_)
     // release: P3.
-    released_.store(true, std::memory_order_release);
+    released_.store(true, Policy::waiter_release_store);
   }
 
   /// Owner side: sleep until the state leaves `waiting` or the deadline passes (then abort).
@@ -105,16 +111,19 @@ class waiter {
 
   /// Owner side: after abort() lost to a waker, wait until the waker is done (I2).
   void wait_released() const noexcept {
-    backoff b;
+    typename Policy::backoff b;
     // acquire: P3.
-    while (!released_.load(std::memory_order_acquire)) b.snooze();
+    while (!released_.load(Policy::waiter_released_load)) b.snooze();
   }
 
 
  private:
-  std::atomic<std::uintptr_t> state_{waiting};
-  std::atomic<bool> released_{false};  // set once by the winning waker's wake(); I2
-  detail::parker* parker_;
+  typename Policy::template atomic<std::uintptr_t> state_{waiting};
+  typename Policy::template atomic<bool> released_{false};  // set once by the winning waker's wake(); I2
+  parker_type* parker_;
 };
+
+/// The production waiter.
+using waiter = basic_waiter<std_atomics>;
 
 }  // namespace weft::detail
