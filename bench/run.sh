@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# bench/run.sh: runs weft's workload runner (and, later, every peer in bench/peers/) and prints
-# the comparison as a markdown table: one row per workload and metric, one column per peer.
+# bench/run.sh: runs weft's workload runner and every peer of bench/peers/, one program and one
+# repetition at a time (never two at once: this is a 2-core machine), and prints the comparison
+# as a markdown table: one row per workload and metric, one column per weft variant and per peer,
+# then the ratios weft/best-peer and weft/floor.
 #
-#   bench/run.sh [--scale X] [--reps N] [--out DIR] [--only W1,W3,...] [other runner options]
+#   bench/run.sh [--scale X] [--reps N] [--out DIR] [--only W1,W3,...] [--peers go,tbb,...]
+#                [--budget SECONDS]
 #
-# Defaults: --scale 1.0, --reps 5, --out bench/results/. Writes DIR/weft.csv (the runner's CSV,
-# `peer,workload,metric_name,value`), DIR/<peer>.csv for each peer, DIR/meta.txt (machine, load,
-# commit) and DIR/table.md; prints the table on stdout. Other options go to weft_workloads.
-# The runner is $WEFT_WORKLOADS if set, else the first weft_workloads found under
-# $WEFT_BUILD_DIR, build/bench, build/*.
-# Warns on stderr when the machine is busy (1-minute load average against nproc), and when
-# spin-mode figures (weft-spin, floor) are meaningless because fewer than 2 cores are idle.
-# Exit status: the runner's (non-zero if a result check failed), else 0.
+# Defaults: --scale 1.0 (the N of WORKLOADS.md), --reps 5 (the median of 5), --out
+# bench/results/, all workloads, all peers found, --budget 540 (seconds of measuring).
+# Each figure is the median of --reps repetitions, unless a repetition is so slow that the
+# budget cannot hold them all: then fewer (at least 1), and the table says so. A repetition
+# that runs longer than WEFT_BENCH_REP_TIMEOUT seconds (default 300 x scale, at least 60) is
+# stopped and shown as `timeout`. W9 holds 1M x scale idle units at once: if MemAvailable cannot
+# hold ~10 KB per unit twice over, W9 runs at a smaller scale, and the table says so.
+#
+# Writes into DIR: results.csv (`peer,workload,metric_name,value`, the medians), raw.csv (every
+# repetition), reps.txt (repetitions per figure and why fewer), meta.txt (machine, load, commit),
+# table.md (the table with its notes) and the plots (gnuplot, PNG): latency_W3.png,
+# latency_W4.png, latency_W7.png, throughput.png. Prints the table on stdout.
+#
+# Finds weft_workloads as $WEFT_WORKLOADS, else under $WEFT_BUILD_DIR, build/bench, build/peers;
+# the peers (peer_*) in the same build directory's bench/peers/ (or $WEFT_PEERS_DIR).
+# Warns on stderr when the machine is busy (load average, idle cores measured over 1 s, build
+# processes) and when spin-mode figures (weft-spin, floor, atomic_queue) are meaningless because
+# fewer than 2 cores are idle.
+# Exit status: 0; 1 if a result check failed or a repetition timed out; 2 on a usage error.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,103 +34,206 @@ root=$(cd "$here/.." && pwd)
 scale=1.0
 reps=5
 out="$here/results"
-runner_args=()
+only=""
+peers_wanted=""
+budget=540
+usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scale) scale=${2:?--scale needs a value}; shift 2 ;;
     --reps) reps=${2:?--reps needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) runner_args+=("$1"); shift ;;
+    --only) only=${2:?--only needs a value}; shift 2 ;;
+    --peers) peers_wanted=${2:?--peers needs a value}; shift 2 ;;
+    --budget) budget=${2:?--budget needs a value}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+if ! awk -v s="$scale" -v r="$reps" -v b="$budget" 'BEGIN { exit !(s > 0 && r >= 1 && r == int(r) && b > 0) }'; then
+  echo "run.sh: --scale must be > 0, --reps an integer >= 1, --budget > 0" >&2
+  exit 2
+fi
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
+log() { echo "run.sh: $*" >&2; }
 
-# ---- locate the runner
+# ---------------------------------------------------------------- the programs
 find_runner() {
-  if [[ -n "${WEFT_WORKLOADS:-}" && -x "$WEFT_WORKLOADS" ]]; then
-    echo "$WEFT_WORKLOADS"; return
-  fi
-  local d
-  for d in "${WEFT_BUILD_DIR:-}" "$root/build/bench" "$root/build"; do
+  if [[ -n "${WEFT_WORKLOADS:-}" && -x "$WEFT_WORKLOADS" ]]; then echo "$WEFT_WORKLOADS"; return; fi
+  local d f
+  for d in "${WEFT_BUILD_DIR:-}" "$root/build/bench" "$root/build/peers"; do
     [[ -n "$d" && -d "$d" ]] || continue
-    local f
     f=$(find "$d" -name weft_workloads -type f -perm -u+x -print -quit 2>/dev/null || true)
     if [[ -n "$f" ]]; then echo "$f"; return; fi
   done
 }
 runner=$(find_runner)
 if [[ -z "$runner" ]]; then
-  echo "run.sh: no weft_workloads binary: build the bench preset (cmake --preset bench && cmake --build --preset bench) or set WEFT_WORKLOADS" >&2
+  log "no weft_workloads binary: build the bench preset (cmake --preset bench && cmake --build --preset bench) or set WEFT_WORKLOADS"
   exit 2
 fi
+peers_dir=${WEFT_PEERS_DIR:-$(dirname "$runner")/peers}
 
-# ---- is the machine quiet enough?
-cores=$(nproc 2>/dev/null || echo 1)
-read -r load1 _ < /proc/loadavg
-idle=$(awk -v n="$cores" -v l="$load1" 'BEGIN { i = int(n - l + 0.5); if (i < 0) i = 0; print i }')
-busy=$(awk -v n="$cores" -v l="$load1" 'BEGIN { print (l > 0.5 ? 1 : 0) }')
-compilers=$( (pgrep -c -x 'cc1plus|cc1|clang|clang\+\+|clang-14|ld|ninja|make' 2>/dev/null) || true)
-compilers=${compilers:-0}
-if [[ "$busy" == 1 || "$compilers" -gt 0 ]]; then
-  echo "run.sh: WARNING: the machine is busy (load average $load1 on $cores cores, $compilers compiler/build processes): figures will be noisy" >&2
+# programs[i] = "name path": weft first (its runner also prints the floors), then the peers.
+programs=("weft $runner")
+declare -A peer_exe=(
+  [boost-fiber]=peer_boost_fiber [moodycamel]=peer_moodycamel [moodycamel-rwq]=peer_moodycamel_rwq
+  [tbb]=peer_tbb [atomic_queue]=peer_atomic_queue [caf]=peer_caf [go]=peer_go
+)
+peer_order=(go boost-fiber moodycamel moodycamel-rwq tbb atomic_queue caf)
+missing_peers=()
+for p in "${peer_order[@]}"; do
+  if [[ -n "$peers_wanted" && ",$peers_wanted," != *",$p,"* ]]; then continue; fi
+  exe="$peers_dir/${peer_exe[$p]}"
+  if [[ -x "$exe" ]]; then programs+=("$p $exe"); else missing_peers+=("$p"); fi
+done
+if ((${#missing_peers[@]})); then
+  log "peers not built (no ${peers_dir#"$root"/}/peer_*; their packages missing at configure time?): ${missing_peers[*]}"
 fi
-if [[ "$idle" -lt 2 ]]; then
-  echo "run.sh: WARNING: about $idle idle core(s): spin-mode figures (weft-spin, floor) need 2 idle cores and are meaningless now" >&2
+
+all_workloads=(L0 L1 W1 W2 W3 W4 W5 W6 W7 W8 W9 W10)
+workloads=()
+for w in "${all_workloads[@]}"; do
+  if [[ -z "$only" || ",$only," == *",$w,"* ]]; then workloads+=("$w"); fi
+done
+
+# ---------------------------------------------------------------- is the machine quiet enough?
+cores=$(nproc 2>/dev/null || echo 1)
+idle_cores() {  # idle CPU over one second, in cores (one decimal)
+  local a b
+  a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  awk -v a="$a" -v b="$b" -v n="$cores" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];
+    printf "%.1f", (t > 0 ? (y[1] - x[1]) / t * n : 0) }'
+}
+build_procs() { (pgrep -c -x 'cc1plus|cc1|clang|clang\+\+|clang-14|ld|ld.gold|ninja|make|go|compile' 2>/dev/null) || echo 0; }
+check_machine() {  # $1 = when; sets load1, idle, builds; warns
+  read -r load1 _ < /proc/loadavg
+  idle=$(idle_cores)
+  builds=$(build_procs)
+  if awk -v l="$load1" -v i="$idle" -v n="$cores" 'BEGIN { exit !(l > 0.5 || i < n - 0.3) }' || [[ "$builds" -gt 0 ]]; then
+    log "WARNING ($1): the machine is busy: load average $load1 on $cores cores, $idle cores idle over 1 s, $builds build processes: figures will be noisy"
+  fi
+  if awk -v i="$idle" 'BEGIN { exit !(i < 1.7) }'; then
+    log "WARNING ($1): about $idle idle cores: spin-mode figures (weft-spin, floor L0/L1, atomic_queue) need 2 idle cores and are meaningless now"
+  fi
+}
+check_machine "before the run"
+load_before=$load1 idle_before=$idle builds_before=$builds
+
+# W9's scale: ~10 KB per idle unit at most (weft-fiber and boost-fiber ~5 KB, go ~3 KB), twice over.
+mem_avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+w9_scale=$(awk -v s="$scale" -v m="$mem_avail_kb" 'BEGIN { need = 1e6 * s * 10 * 2; if (m < need) s = m / (1e6 * 10 * 2);
+  if (s > 1) s = int(s * 100) / 100; print s }')
+w9_note=""
+if awk -v a="$w9_scale" -v b="$scale" 'BEGIN { exit !(a < b) }'; then
+  w9_note="W9 ran at --scale $w9_scale instead of $scale: $((mem_avail_kb / 1024)) MB available cannot hold $(awk -v s="$scale" 'BEGIN { printf "%d", 1e6 * s }') idle units twice over"
+  log "$w9_note"
 fi
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | head -1)
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //')
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "machine: $(uname -srm), $cores cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //')"
-  echo "load average before the run: $load1 (about $idle idle cores), build processes: $compilers"
-  echo "commit: $commit"
-  echo "runner: $runner --scale $scale --reps $reps ${runner_args[*]:-}"
+  echo "date: $started_at"
+  echo "machine: $(uname -srm), $cores cores ($cpu_model), $(awk '/^MemTotal:/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)"
+  echo "compiler: $(g++ --version 2>/dev/null | head -1); $(go version 2>/dev/null || echo 'go: not installed')"
+  echo "commit: $commit${dirty:+ (working tree has uncommitted changes)}"
+  echo "before the run: load average $load_before, $idle_before cores idle over 1 s, $builds_before build processes"
+  echo "settings: --scale $scale --reps $reps --budget $budget s; W9 at --scale $w9_scale"
+  echo "weft runner: ${runner#"$root"/}; peers: ${peers_dir#"$root"/}"
 } > "$out/meta.txt"
 
-# ---- weft
+raw="$out/raw.csv"
+echo "peer,workload,metric_name,value,rep" > "$raw"
+: > "$out/reps.txt"
+: > "$out/failures.txt"
+rep_timeout=${WEFT_BENCH_REP_TIMEOUT:-$(awk -v s="$scale" 'BEGIN { t = 300 * s; print (t < 60 ? 60 : int(t)) }')}
 status=0
-echo "run.sh: $runner --scale $scale --reps $reps ${runner_args[*]:-}" >&2
-"$runner" --scale "$scale" --reps "$reps" "${runner_args[@]}" > "$out/weft.csv" || status=$?
-if [[ $status -ne 0 ]]; then
-  echo "run.sh: weft_workloads exited with $status (a failed result check or a hang; see above)" >&2
-fi
 
-# ---- peers (the hook): each bench/peers/<name>/run.sh takes --scale X --reps N and prints the
-# same CSV lines on stdout. None exist yet; see bench/peers/README.md.
-for p in "$here"/peers/*/run.sh; do
-  [[ -x "$p" ]] || continue
-  name=$(basename "$(dirname "$p")")
-  echo "run.sh: peer $name" >&2
-  "$p" --scale "$scale" --reps "$reps" > "$out/$name.csv" || echo "run.sh: peer $name exited with $?" >&2
+now() { date +%s.%N; }
+
+# One repetition of one workload of one program: appends its lines to raw.csv with the rep
+# number; records failures. Sets rep_secs. Returns 0, or 1 on a failed check or a timeout.
+run_rep() {  # name exe workload rep scale
+  local name=$1 exe=$2 w=$3 rep=$4 s=$5 t0 rc=0 err
+  err=$(mktemp)
+  t0=$(now)
+  timeout --kill-after=10 "$rep_timeout" "$exe" --only "$w" --reps 1 --scale "$s" > "$out/.rep.csv" 2> "$err" || rc=$?
+  rep_secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+  awk -F, -v r="$rep" 'NF == 4 { print $0 "," r }' "$out/.rep.csv" >> "$raw"
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+    echo "$name,$w,timeout" >> "$out/failures.txt"
+    log "$name $w: repetition $rep exceeded ${rep_timeout} s: stopped"
+    rm -f "$err"; return 1
+  fi
+  if [[ $rc -ne 0 ]]; then
+    grep -h 'FAILED' "$err" >&2 || cat "$err" >&2
+    # weft_workloads: "FAILED W3/weft-spin: why"; peers: "<peer>: FAILED W3: why"
+    sed -n 's/^weft_workloads: FAILED \([A-Z0-9]*\)\/\([a-z-]*\):.*/\2,\1,FAIL/p; s/^\([a-z_-]*\): FAILED \([A-Z0-9]*\):.*/\1,\2,FAIL/p' "$err" >> "$out/failures.txt"
+    grep -q 'FAILED' "$err" || echo "$name,$w,FAIL" >> "$out/failures.txt"
+    log "$name $w: repetition $rep exited with $rc"
+    rm -f "$err"; return 1
+  fi
+  grep -h '^note:' "$err" >&2 || true
+  rm -f "$err"
+  return 0
+}
+
+# ---------------------------------------------------------------- which program offers what
+# A probe at a tiny scale (N x 0.0001, one repetition) lists each program's workloads (and proves
+# each one runs); the budget is then shared among the cases that exist.
+declare -A offers
+ncases=0
+for entry in "${programs[@]}"; do
+  name=${entry%% *} exe=${entry#* }
+  list=$(timeout 120 "$exe" --scale 0.0001 --reps 1 --only "$(IFS=,; echo "${workloads[*]}")" 2>/dev/null | cut -d, -f2 | sort -u | tr '\n' ' ' || true)
+  offers[$name]=$list
+  for w in $list; do ncases=$((ncases + 1)); done
+  log "$name offers: ${list:-nothing}"
 done
 
-# ---- the table: rows = workload + metric, columns = weft's variants, floor, then other peers
-shopt -s nullglob
-csvs=("$out/weft.csv")  # weft first: its rows set the row order
-for f in "$out"/*.csv; do [[ "$f" == "$out/weft.csv" ]] || csvs+=("$f"); done
-awk -F, '
-  NF == 4 && $1 != "peer" {
-    key = $2 " " $3
-    if (!(key in seen)) { seen[key] = 1; rows[++nrows] = key; rw[key] = $2; rm[key] = $3 }
-    cell[key, $1] = $4
-    if (!($1 in known)) { known[$1] = 1; extra[++nextra] = $1 }
-  }
-  END {
-    ncols = split("weft weft-spin weft-fiber weft-actor floor", cols, " ")
-    for (c = 1; c <= ncols; c++) fixed[cols[c]] = 1
-    for (e = 1; e <= nextra; e++) if (!(extra[e] in fixed)) cols[++ncols] = extra[e]
-    header = "| workload | metric |"; rule = "|---|---|"
-    for (c = 1; c <= ncols; c++) { header = header " " cols[c] " |"; rule = rule "---:|" }
-    print header; print rule
-    for (r = 1; r <= nrows; r++) {
-      line = "| " rw[rows[r]] " | " rm[rows[r]] " |"
-      for (c = 1; c <= ncols; c++) {
-        v = ((rows[r], cols[c]) in cell) ? cell[rows[r], cols[c]] : "–"
-        line = line " " v " |"
-      }
-      print line
-    }
-  }' "${csvs[@]}" | tee "$out/table.md"
-echo "run.sh: CSV in $out/ (weft.csv), table in $out/table.md" >&2
+# ---------------------------------------------------------------- the run
+t_start=$(now)
+case_no=0
+for entry in "${programs[@]}"; do
+  name=${entry%% *} exe=${entry#* }
+  for w in "${workloads[@]}"; do
+    [[ " ${offers[$name]} " == *" $w "* ]] || continue
+    case_no=$((case_no + 1))
+    s=$scale
+    [[ "$w" == W9 ]] && s=$w9_scale
+    # This case's share of what is left of the budget (at least 10 s).
+    share=$(awk -v b="$budget" -v t0="$t_start" -v t="$(now)" -v left=$((ncases - case_no + 1)) \
+      'BEGIN { r = (b - (t - t0)) / left; print (r < 10 ? 10 : r) }')
+    spent=0 done_reps=0 why=""
+    for ((rep = 1; rep <= reps; rep++)); do
+      if ! run_rep "$name" "$exe" "$w" "$rep" "$s"; then status=1; why="failed"; break; fi
+      done_reps=$rep
+      spent=$(awk -v a="$spent" -v b="$rep_secs" 'BEGIN { print a + b }')
+      if ((rep < reps)) && awk -v sp="$spent" -v n="$rep" -v sh="$share" 'BEGIN { exit !(sp + sp / n > sh) }'; then
+        why=$(awk -v sp="$spent" -v n="$rep" -v sh="$share" 'BEGIN { printf "a repetition takes %.1f s; this figure'"'"'s share of the budget is %.0f s", sp / n, sh }')
+        break
+      fi
+    done
+    echo "$name,$w,$done_reps,$reps,$why" >> "$out/reps.txt"
+    log "$(printf '%-14s %-4s %d/%d reps %6.1f s %s' "$name" "$w" "$done_reps" "$reps" "$spent" "$why")"
+  done
+done
+t_total=$(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
+rm -f "$out/.rep.csv"
+
+check_machine "after the run"
+{
+  echo "after the run: load average $load1, $idle cores idle over 1 s, $builds build processes"
+  echo "measuring time: $t_total s"
+  [[ -n "$w9_note" ]] && echo "note: $w9_note"
+} >> "$out/meta.txt"
+
+# ---------------------------------------------------------------- table and plots
+python3 "$here/plot_report.py" --out "$out" --reps "$reps" --spin-warning "$(awk -v i="$idle_before" 'BEGIN { print (i < 1.7 ? 1 : 0) }')"
+log "measured for $t_total s; results in ${out#"$root"/}/ (results.csv, raw.csv, table.md, meta.txt, *.png)"
 exit "$status"
