@@ -14,8 +14,9 @@ packages=(
   relacy-dev spin
 )
 bench_packages=(
-  # C++ peers of bench/peers/ and the plots of bench/run.sh
-  libboost-fiber-dev libreaderwriterqueue-dev libtbb-dev libatomic-queue-dev libcaf-dev gnuplot-nox
+  # C++ peers of bench/peers/, the Go peer (Go 1.19, stdlib only) and the plots of bench/run.sh
+  libboost-fiber-dev libreaderwriterqueue-dev libtbb-dev libatomic-queue-dev libcaf-dev golang-go
+  gnuplot-nox
 )
 for arg in "$@"; do
   case "$arg" in

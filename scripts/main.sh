@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The main job: install the Debian packages if needed, configure and build the `bench` preset
-# (gcc Release, benchmarks only), then run the benchmark comparison: bench/run.sh if it exists
-# (it prints the comparison table; arguments are forwarded to it), else weft's own workload
-# runner weft_workloads, which prints the CSV lines of WORKLOADS.md (arguments forwarded, e.g.
-# --only W1,W3 --reps 3 --scale 0.1).
+# The main job: install the Debian packages if needed (scripts/deps.sh --bench: the peers, Go,
+# gnuplot), configure and build the `bench` preset (gcc Release, benchmarks only: weft's workload
+# runner, the micro-benchmarks and every peer of bench/peers/ whose package is found), then run
+# the comparison with bench/run.sh, which prints the markdown table and writes CSV, table and
+# plots into bench/results/. Arguments go to bench/run.sh, e.g.
+#   scripts/main.sh                          full run: --scale 1 --reps 5 (about 10 minutes)
+#   scripts/main.sh --scale 0.1 --reps 1     smoke run (about 2-3 minutes)
+#   scripts/main.sh --only W3,W4 --peers go  some workloads and peers
 # bench/run.sh gets WEFT_BUILD_DIR (the bench build directory) and WEFT_WORKLOADS (the runner).
 set -euo pipefail
 
