@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -137,6 +138,11 @@ struct options {
   int players = 3;  // normal players; one stalled player is added
 };
 
+int fail(const char* what, weft::status st = weft::status::failed) {
+  std::fprintf(stderr, "FAILED: %s: %s\n", what, weft::to_string(st));
+  return 1;
+}
+
 bool parse(int argc, char** argv, options& opt) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -189,7 +195,7 @@ int main(int argc, char** argv) {
   weft::receiver<clock_type::time_point> ticker = weft::tick(period);
   clock_type::time_point prev{};
   for (std::uint64_t k = 1; k <= opt.ticks; ++k) {
-    if (!ticker.recv()) return 1;  // tick() never closes
+    if (!ticker.recv()) return fail("tick() returned without a value");  // it never closes
     const auto now = clock_type::now();
     if (k > 1) {
       const auto interval = now - prev;
@@ -197,10 +203,7 @@ int main(int argc, char** argv) {
     }
     prev = now;
     weft::result<std::int64_t> took = w.ask(step{k}).get();
-    if (!took) {
-      std::fprintf(stderr, "world step %llu: %s\n", static_cast<unsigned long long>(k), weft::to_string(took.code()));
-      return 1;
-    }
+    if (!took) return fail("ask(step)", took.code());
     step_time.record(*took);
   }
 
@@ -211,13 +214,19 @@ int main(int argc, char** argv) {
   std::vector<player_stats> ps;
   std::uint64_t inputs_sent = 0;
   for (auto& p : players) {
+    // The released player may still have a full mailbox: `full` is back-pressure, so ask again
+    // once it has taken a message (a 10 s deadline only catches a hang).
     weft::result<player_stats> r = p.ask(player_stats_query{}).get();
-    if (!r) return 1;
+    for (const auto give_up = clock_type::now() + 10s; r.code() == weft::status::full && clock_type::now() < give_up;) {
+      std::this_thread::yield();
+      r = p.ask(player_stats_query{}).get();
+    }
+    if (!r) return fail("ask(player_stats_query)", r.code());
     ps.push_back(*r);
     inputs_sent += r->inputs_sent;
   }
   weft::result<world_stats> ws = w.ask(world_stats_query{}).get();
-  if (!ws) return 1;
+  if (!ws) return fail("ask(world_stats_query)", ws.code());
 
   // Stop every actor and wait until each has ended (monitor() delivers one exit_info).
   std::vector<weft::receiver<weft::exit_info>> exits;
