@@ -18,6 +18,7 @@
 //       sender is fully built before the end uses it.
 #include <weft/actor.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -80,6 +81,7 @@ void tell_monitor(monitor_node* m, bool failed, const std::exception_ptr& error)
 // The runner's steps; defined below, a friend of actor_core.
 struct actor_runner {
   static void run(actor_core* s) noexcept;
+  static message_node* pop_node(actor_core* s) noexcept;
   static message_node* pop_reserved(actor_core* s) noexcept;
   static bool recover(actor_core* s, std::exception_ptr error) noexcept;
   static bool restart_allowed(actor_core* s) noexcept;
@@ -177,17 +179,39 @@ receiver<exit_info> make_monitor(actor_core* s) {
 
 /// The body of the runner task: handles messages until the mailbox is empty (then idle) or
 /// the actor ends, yielding every mailbox_batch messages. Drops the runner's reference.
+///
+/// Two costs are kept off the per-message path:
+/// - The count. A node reserved is a node that will be pushed (I5), so after one read of the
+///   word the runner takes all the nodes it counts without reading the word again, and (for an
+///   unbounded mailbox) takes them off the count with one fetch_sub per run of nodes instead of
+///   one per message: the senders' line moves to the runner once per run, not per message. A
+///   bounded mailbox still gives each slot back as its node is popped (its capacity excludes the
+///   message being handled, I1).
+/// - The idle -> scheduled submit. When the count reaches 0 the runner yields once before it
+///   goes idle: a task it just woke (an asker whose reply it set, now in this worker's run-next
+///   slot) usually sends again at once, and then finds the actor running (no new runner task to
+///   spawn, no worker to wake). Measured with W7/W8 in bench/RESULTS.md.
 void actor_runner::run(actor_core* s) noexcept {
   // relaxed: scheduled -> running (+1 on the run field, I3) is bookkeeping; this runner was
   // ordered after the previous one by P1 and by the task spawn.
   std::uint64_t w = s->word_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const bool bounded = s->capacity_ != 0;
   std::size_t handled = 0;
+  bool lingered = false;
   for (;;) {
-    if (actor_word::queued(w) == 0) {
+    const std::uint64_t avail = actor_word::queued(w);
+    if (avail == 0) {
       // A stale `closed, queued == 0` is still true (I4): only this runner takes nodes.
       if (actor_word::is_closed(w)) {
         finish(s, nullptr);
         break;
+      }
+      if (!lingered) {
+        lingered = true;
+        weft::yield();  // see above: let a task we woke send its next message first
+        // relaxed: a fresh guess, validated by the CAS below when it says 0.
+        w = s->word_.load(std::memory_order_relaxed);
+        continue;
       }
       // release: P1. relaxed on failure: a sender reserved or stop() closed; loop on the value.
       if (s->word_.compare_exchange_weak(w, actor_word::with_run(w, run_state::idle),
@@ -195,40 +219,66 @@ void actor_runner::run(actor_core* s) noexcept {
         break;
       continue;
     }
-    if (handled == mailbox_batch) {
+    lingered = false;
+    if (handled >= mailbox_batch) {
       handled = 0;
       weft::yield();  // let the worker's other tasks run; we keep the mailbox (still running)
     }
-    message_node* n = pop_reserved(s);
-    ++handled;
-    detail::trace_scope traced(detail::trace_kind::actor_begin, detail::trace_kind::actor_end, s);
-    if (std::exception_ptr e = n->ops_->handle(n, s->behaviour_)) {
-      if (!recover(s, std::move(e))) break;  // ended
+    const std::uint64_t run_len = bounded ? 1 : std::min<std::uint64_t>(avail, mailbox_batch - handled);
+    std::uint64_t taken = 0;  // popped and not yet taken off the count
+    bool ended = false;
+    for (std::uint64_t i = 0; i < run_len; ++i) {
+      // A bounded mailbox gives the slot back before the handler runs (I1); an unbounded one
+      // counts the node in `taken`, settled after the run.
+      message_node* n = bounded ? pop_reserved(s) : pop_node(s);
+      taken += bounded ? 0 : 1;
+      ++handled;
+      detail::trace_scope traced(detail::trace_kind::actor_begin, detail::trace_kind::actor_end, s);
+      if (std::exception_ptr e = n->ops_->handle(n, s->behaviour_)) [[unlikely]] {
+        // relaxed: as below; the count must be exact before fail() reads it.
+        if (taken != 0) s->word_.fetch_sub(taken * actor_word::queued_one, std::memory_order_relaxed);
+        taken = 0;
+        if (!recover(s, std::move(e))) {
+          ended = true;
+          break;
+        }
+      }
     }
-    // relaxed: a fresh guess; queued only grows behind our back, and the CAS above validates
-    // the `queued == 0` case.
-    w = s->word_.load(std::memory_order_relaxed);
+    if (ended) break;
+    // relaxed: the count carries no data (message contents come through the mailbox, P2); a
+    // sender that sees the freed slots reserves them with its own CAS. The returned value is a
+    // fresh guess, validated by the idle CAS when it says 0.
+    w = taken == 0 ? s->word_.load(std::memory_order_relaxed)
+                   : s->word_.fetch_sub(taken * actor_word::queued_one, std::memory_order_relaxed) -
+                         taken * actor_word::queued_one;
   }
   s->release_ref();
 }
 
 /// Pops the next node, which a reservation guarantees (I5): its sender may still be between
 /// its CAS and its link store, so spin briefly, then yield to other tasks, until it shows.
-/// Takes the node off the count (I1: it no longer counts against the capacity).
-message_node* actor_runner::pop_reserved(actor_core* s) noexcept {
+/// The caller takes it off the count (I1).
+message_node* actor_runner::pop_node(actor_core* s) noexcept {
+  mailbox_link* l = s->out_.try_pop(s->in_);
+  if (l != nullptr) [[likely]]
+    return static_cast<message_node*>(l);
   backoff b;
   std::uint32_t tries = 0;
-  mailbox_link* l;
   while ((l = s->out_.try_pop(s->in_)) == nullptr) {
     if (tries++ < backoff::spin_limit)
       b.spin();  // 1, 2, 4, ... relax instructions: the sender is usually two instructions away
     else
       weft::yield();  // it was preempted: let other tasks run meanwhile
   }
-  // relaxed: the count carries no data (message contents come through the mailbox, P2); a
-  // sender that sees the freed slot reserves it with its own CAS.
-  s->word_.fetch_sub(actor_word::queued_one, std::memory_order_relaxed);
   return static_cast<message_node*>(l);
+}
+
+/// pop_node, then takes the node off the count (I1: it no longer counts against the capacity).
+message_node* actor_runner::pop_reserved(actor_core* s) noexcept {
+  message_node* n = pop_node(s);
+  // relaxed: the count carries no data (message contents come through the mailbox, P2).
+  s->word_.fetch_sub(actor_word::queued_one, std::memory_order_relaxed);
+  return n;
 }
 
 /// After a handler threw: restart if the policy allows (true: go on), else end with failed.

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     }
   }
   const std::uint64_t nofile = echo::raise_open_files(20'100);
-  if (nofile < 20'100) std::fprintf(stderr, "echo_server: open-files limit is %llu (10,000 connections need ~10,100)\n", static_cast<unsigned long long>(nofile));
+  if (nofile < 10'100) std::fprintf(stderr, "echo_server: open-files limit is %llu (10,000 connections need ~10,100)\n", static_cast<unsigned long long>(nofile));
 
   // Block the stop signals in every thread (the servers' threads inherit the mask); wait here.
   sigset_t stop_signals;

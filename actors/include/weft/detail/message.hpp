@@ -4,9 +4,9 @@
 // `tombstone_node` stands in for a message whose construction threw after its mailbox slot was
 // reserved (it is popped and freed like any other node, and handles nothing).
 //
-// One heap allocation per message, made before the slot is reserved so a failed tell/ask leaves
-// the caller's message untouched and no reserved slot is ever left without a node. Pooling the
-// nodes (per worker, by size class) is future work.
+// One node per message, taken before the slot is reserved so a failed tell/ask leaves the
+// caller's message untouched and no reserved slot is ever left without a node. Nodes of up to
+// 256 bytes come from per-thread pools (node_pool.hpp); larger ones from operator new.
 //
 // A node is owned by whoever holds it: the sender until push(), the mailbox until try_pop(),
 // then the runner, which calls exactly one of `handle` (runs the handler, completes the promise,
@@ -22,6 +22,7 @@
 #include <utility>
 
 #include <weft/detail/mailbox.hpp>
+#include <weft/detail/node_pool.hpp>
 #include <weft/oneshot.hpp>
 
 namespace weft::detail {
@@ -48,7 +49,10 @@ struct message_node : mailbox_link {
 /// has happened, so the caller's message and the actor are untouched).
 template <class N>
 void* allocate_node() {
-  if constexpr (alignof(N) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+  constexpr int cls = node_class_of(sizeof(N), alignof(N));
+  if constexpr (cls >= 0)
+    return node_pool_allocate(static_cast<std::size_t>(cls));
+  else if constexpr (alignof(N) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
     return ::operator new(sizeof(N), std::align_val_t{alignof(N)});
   else
     return ::operator new(sizeof(N));
@@ -57,8 +61,11 @@ void* allocate_node() {
 /// Frees storage from allocate_node<N>() (the object in it, if any, is already destroyed).
 template <class N>
 void free_node(void* p) noexcept {
+  constexpr int cls = node_class_of(sizeof(N), alignof(N));
   // Unsized forms: clang 14 (the TSan compiler) has no sized deallocation by default.
-  if constexpr (alignof(N) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+  if constexpr (cls >= 0)
+    node_pool_free(p, static_cast<std::size_t>(cls));
+  else if constexpr (alignof(N) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
     ::operator delete(p, std::align_val_t{alignof(N)});
   else
     ::operator delete(p);
