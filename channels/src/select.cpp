@@ -54,7 +54,8 @@ std::uint32_t random_below(std::uint32_t bound) noexcept {
   return static_cast<std::uint32_t>((static_cast<std::uint64_t>(r) * bound) >> 32);
 }
 
-std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* entries, std::uint32_t* order) {
+std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* entries, std::uint32_t* order,
+                       bool scanned) {
   // Classify the cases.
   std::size_t n_chan = 0, otherwise_idx = npos, timer_idx = npos;
   time_point timer_at = no_deadline;
@@ -86,7 +87,7 @@ std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* en
     throw_error(status::closed, "select: no case can ever fire (no cases, or only used-up send cases)");
 
   // 1. The fast pass.
-  std::size_t fired = try_all(cases, order, n_chan);
+  std::size_t fired = scanned ? npos : try_all(cases, order, n_chan);
   if (fired != npos) return fire(cases, fired);
   if (otherwise_idx != npos) return fire(cases, otherwise_idx);
   if (timer_idx != npos && clock::now() >= timer_at) return fire(cases, timer_idx);

@@ -20,11 +20,13 @@
 // Memory ordering: as the underlying send/recv (see chan.hpp) for the case that fired.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -293,6 +295,74 @@ detail::otherwise_case<std::decay_t<F>> otherwise(F&& f) {
   return detail::otherwise_case<std::decay_t<F>>(std::forward<F>(f));
 }
 
+namespace detail {
+
+/// Tries case `c` once without blocking (channel cases only); fires it on success. The case
+/// types are final, so these calls are direct (no virtual dispatch) and inline.
+template <class Case>
+bool fast_try_case(Case& c) {
+  if (c.kind() != case_kind::channel || c.exhausted() || !c.try_fire(nullptr)) return false;
+  c.fire();
+  return true;
+}
+
+template <class Case>
+inline constexpr bool is_clock_or_otherwise_case = false;
+template <class F>
+inline constexpr bool is_clock_or_otherwise_case<timer_case<F>> = true;
+template <class F>
+inline constexpr bool is_clock_or_otherwise_case<otherwise_case<F>> = true;
+template <class Case>
+inline constexpr bool is_otherwise_case = false;
+template <class F>
+inline constexpr bool is_otherwise_case<otherwise_case<F>> = true;
+
+/// The indices of the cases that may complete on a channel (not timers, not otherwise).
+template <class... Cases>
+constexpr auto channel_case_indices() {
+  constexpr bool skip[] = {is_clock_or_otherwise_case<std::remove_cvref_t<Cases>>...};
+  constexpr std::size_t m = [&] {
+    std::size_t c = 0;
+    for (bool b : skip) c += b ? 0 : 1;
+    return c;
+  }();
+  std::array<std::uint32_t, m> out{};
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < sizeof...(Cases); ++i)
+    if (!skip[i]) out[k++] = static_cast<std::uint32_t>(i);
+  return out;
+}
+
+/// The index of the first otherwise case, or the number of cases.
+template <class... Cases>
+constexpr std::size_t first_otherwise_index() {
+  constexpr bool is[] = {is_otherwise_case<std::remove_cvref_t<Cases>>...};
+  for (std::size_t i = 0; i < sizeof...(Cases); ++i)
+    if (is[i]) return i;
+  return sizeof...(Cases);
+}
+
+/// The variadic select's inline first pass: every channel case once, in a uniformly random
+/// order (Fisher-Yates), firing the first that completes; returns its index, or n when none
+/// could. The engine (run_select) handles the rest (otherwise, timers, spinning, parking); told
+/// that this pass was done, it skips its own first pass. The same pass as the engine's, without
+/// the virtual calls: this made a select over 4 ready channels 50 -> 31 ns (bench/RESULTS.md).
+template <std::size_t... I, class... Cases>
+std::size_t select_fast_pass(std::index_sequence<I...>, Cases&... cases) {
+  constexpr std::size_t n = sizeof...(Cases);
+  constexpr auto chan_idx = channel_case_indices<Cases...>();
+  auto order = chan_idx;
+  for (std::size_t k = order.size(); k > 1; --k)
+    std::swap(order[k - 1], order[random_below(static_cast<std::uint32_t>(k))]);
+  for (const std::uint32_t want : order) {
+    // Dispatch the run-time index to its case: one comparison per case, no table.
+    if (((want == I && fast_try_case(cases)) || ...)) return want;
+  }
+  return n;
+}
+
+}  // namespace detail
+
 /// Blocks until one case fires; runs its callback; returns its index (0-based, in argument
 /// order). A select with no cases throws weft::error.
 template <class... Cases>
@@ -303,10 +373,18 @@ std::size_t select(Cases&&... cases) {
   if constexpr (n == 0) {
     return detail::run_select(nullptr, 0, nullptr, nullptr);
   } else {
+    if (const std::size_t i = detail::select_fast_pass(std::index_sequence_for<Cases...>{}, cases...); i != n)
+      return i;
+    // Nothing was ready at once: an otherwise case fires now (as the engine would).
+    constexpr std::size_t oth = detail::first_otherwise_index<Cases...>();
+    if constexpr (oth != n) {
+      std::get<oth>(std::forward_as_tuple(cases...)).fire();
+      return oth;
+    }
     detail::select_case* arr[n] = {static_cast<detail::select_case*>(&cases)...};
     detail::waker_entry entries[n];
     std::uint32_t order[n];
-    return detail::run_select(arr, n, entries, order);
+    return detail::run_select(arr, n, entries, order, /*scanned=*/true);
   }
 }
 

@@ -64,7 +64,10 @@ class select_case {
 /// Runs one select over `cases[0..n)` and fires the chosen case's callback; returns its index.
 /// `entries` and `order` are scratch arrays of n elements owned by the caller.
 /// Throws weft::error (code closed... see select.cpp) for a select with no case that can fire.
-std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* entries, std::uint32_t* order);
+/// `scanned`: the caller already tried every channel case once, in random order, and none
+/// completed (the variadic select's inline pass): skip the engine's own first pass.
+std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* entries, std::uint32_t* order,
+                       bool scanned = false);
 
 /// A fast thread-local random number in [0, bound) (wyrand + Lemire's reduction).
 std::uint32_t random_below(std::uint32_t bound) noexcept;
