@@ -79,3 +79,75 @@ void BM_Context_WithCancel(benchmark::State& state) {
 BENCHMARK(BM_Context_WithCancel);
 
 }  // namespace
+
+// ---- context and timer forms not covered above:
+//   BM_Context_WithTimeout     with_timeout(background, 1h) + cancel(): make and end one
+//   BM_Context_WithDeadline    with_deadline(background, now + 1h) + cancel()
+//   BM_Context_Deadline        deadline() of a child of a context with a deadline
+//   BM_Context_NestedCancel    a child of a cancellable parent; cancelling the parent ends it
+//   BM_After_MakeDrop          after(1h) made and dropped (the timer cancelled unfired)
+//   BM_Tick_MakeDrop           tick(1h) made and dropped
+namespace {
+
+void BM_Context_WithTimeout(benchmark::State& state) {
+  weft::context parent = weft::background();
+  for (auto _ : state) {
+    auto [ctx, cancel] = weft::with_timeout(parent, 1h);
+    cancel();
+    benchmark::DoNotOptimize(ctx);
+  }
+}
+BENCHMARK(BM_Context_WithTimeout);
+
+void BM_Context_WithDeadline(benchmark::State& state) {
+  weft::context parent = weft::background();
+  const auto far = std::chrono::steady_clock::now() + 1h;
+  for (auto _ : state) {
+    auto [ctx, cancel] = weft::with_deadline(parent, far);
+    cancel();
+    benchmark::DoNotOptimize(ctx);
+  }
+}
+BENCHMARK(BM_Context_WithDeadline);
+
+void BM_Context_Deadline(benchmark::State& state) {
+  auto [parent, cancel_parent] = weft::with_timeout(weft::background(), 1h);
+  auto [child, cancel_child] = weft::with_cancel(parent);
+  for (auto _ : state) {
+    auto d = child.deadline();
+    if (!d) state.SkipWithError("the child lost its parent's deadline");
+    benchmark::DoNotOptimize(d);
+  }
+  cancel_child();
+  cancel_parent();
+}
+BENCHMARK(BM_Context_Deadline);
+
+void BM_Context_NestedCancel(benchmark::State& state) {
+  for (auto _ : state) {
+    auto [parent, cancel_parent] = weft::with_cancel(weft::background());
+    auto [child, cancel_child] = weft::with_cancel(parent);
+    cancel_parent();
+    if (child.err() != weft::status::cancelled) state.SkipWithError("cancelling the parent did not end the child");
+    cancel_child();
+  }
+}
+BENCHMARK(BM_Context_NestedCancel);
+
+void BM_After_MakeDrop(benchmark::State& state) {
+  for (auto _ : state) {
+    auto rx = weft::after(1h);
+    benchmark::DoNotOptimize(rx);
+  }
+}
+BENCHMARK(BM_After_MakeDrop);
+
+void BM_Tick_MakeDrop(benchmark::State& state) {
+  for (auto _ : state) {
+    auto rx = weft::tick(1h);
+    benchmark::DoNotOptimize(rx);
+  }
+}
+BENCHMARK(BM_Tick_MakeDrop);
+
+}  // namespace
