@@ -103,7 +103,7 @@ def main():
         prog, w, done, asked = r[0], r[1], int(r[2] or 0), int(r[3] or 0)
         why = ",".join(r[4:]) if len(r) > 4 else ""
         reps_done[(prog, w)] = done
-        if done < asked and why != "failed":
+        if done < asked and why not in ("failed", "timeout"):
             fewer.append(f"{w} / {prog}: median of {done} repetition{'s' if done != 1 else ''} ({why})")
     failed = {}
     for r in read_rows(os.path.join(out, "failures.txt")):
@@ -130,8 +130,11 @@ def main():
 
     def cell(col, w, m):
         prog = program_of(col)
-        if (col, w) in failed or (prog == col and (prog, w) in failed and (col, w, m) not in med):
-            return failed.get((col, w), failed.get((prog, w)))
+        f = failed.get((col, w))
+        if f is None and prog != col and (col, w, m) not in med:
+            f = failed.get((prog, w))  # weft's runner as a whole (a timeout)
+        if f == "FAIL" or (f is not None and (col, w, m) not in med):
+            return f
         if (col, w, m) not in med:
             return "N/A"
         s = fmt(med[(col, w, m)])
