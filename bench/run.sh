@@ -14,7 +14,7 @@
 # budget cannot hold them all: then fewer (at least 1), and the table says so. A repetition
 # that runs longer than WEFT_BENCH_REP_TIMEOUT seconds (default 120 x scale, at least 60) is
 # stopped and shown as `timeout`. W9 holds 1M x scale idle units at once: if MemAvailable cannot
-# hold ~10 KB per unit twice over, W9 runs at a smaller scale, and the table says so.
+# hold ~10 KB per unit and 2 GB to spare, W9 runs at a smaller scale, and the table says so.
 #
 # Writes into DIR: results.csv (`peer,workload,metric_name,value`, the medians), raw.csv (every
 # repetition), reps.txt (repetitions per figure and why fewer), meta.txt (machine, load, commit),
@@ -125,13 +125,14 @@ check_machine() {  # $1 = when; sets load1, idle, builds; warns
 check_machine "before the run"
 load_before=$load1 idle_before=$idle builds_before=$builds
 
-# W9's scale: ~10 KB per idle unit at most (weft-fiber and boost-fiber ~5 KB, go ~3 KB), twice over.
+# W9's scale: room for ~10 KB per idle unit (weft-fiber and boost-fiber use ~5 KB, go ~3 KB) and
+# 2 GB to spare, in kB.
 mem_avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-w9_scale=$(awk -v s="$scale" -v m="$mem_avail_kb" 'BEGIN { need = 1e6 * s * 10 * 2; if (m < need) s = m / (1e6 * 10 * 2);
-  if (s > 1) s = int(s * 100) / 100; print s }')
+w9_scale=$(awk -v s="$scale" -v m="$mem_avail_kb" 'BEGIN { spare = 2 * 1048576; need = 1e6 * s * 10 + spare;
+  if (m < need) s = int((m - spare) / (1e6 * 10) * 100) / 100; if (s < 0.01) s = 0.01; print s }')
 w9_note=""
 if awk -v a="$w9_scale" -v b="$scale" 'BEGIN { exit !(a < b) }'; then
-  w9_note="W9 ran at --scale $w9_scale instead of $scale: $((mem_avail_kb / 1024)) MB available cannot hold $(awk -v s="$scale" 'BEGIN { printf "%d", 1e6 * s }') idle units twice over"
+  w9_note="W9 ran at --scale $w9_scale instead of $scale: $((mem_avail_kb / 1024)) MB available cannot hold $(awk -v s="$scale" 'BEGIN { printf "%d", 1e6 * s }') idle units at 10 KB each and 2 GB to spare"
   log "$w9_note"
 fi
 
