@@ -6,6 +6,12 @@
 #             and tests/fetchcontent_consumer (FetchContent) are configured, built and run
 #   tsan      cmake --workflow --preset ci-tsan  (clang-14, ThreadSanitizer)
 #   asan      cmake --workflow --preset ci-asan  (gcc, AddressSanitizer + UBSan)
+#   stress1core  the `stress` label pinned to one core (taskset -c 0) on the release build,
+#             then again on a build with random sched_yield injection (-DWEFT_INJECT_YIELDS=ON,
+#             build/stress-inject; only the stress executables are built)
+#   arm64     cross-built ARM64 (cmake/toolchains/aarch64-linux-gnu.cmake) `unit` label under
+#             qemu-aarch64, twice: outline atomics (preset arm64) and -mno-outline-atomics;
+#             installs its multiarch packages itself (dpkg --add-architecture arm64)
 # Usage: scripts/test.sh [--quick] [--stage NAME]...   (--quick = release + contract)
 # The last line printed is "N passed, M failed", counting the ctest tests of all stages run
 # (a stage that fails outside ctest, e.g. a compile error, counts as one failure); the exit
@@ -16,9 +22,9 @@ self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]
 root=$(cd "$(dirname "$self")/.." && pwd)
 cd "$root"
 
-all_stages=(release contract install tsan asan)
+all_stages=(release contract install tsan asan stress1core arm64)
 stages=()
-usage() { sed -n '2,12p' "$self" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$self" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --quick) stages+=(release contract) ;;
@@ -50,6 +56,50 @@ mkdir -p "$log_dir"
 stage_release() { cmake --workflow --preset ci-release; }
 stage_tsan()    { cmake --workflow --preset ci-tsan; }
 stage_asan()    { cmake --workflow --preset ci-asan; }
+
+# One core, then one core with yield injection. Scales are cut so the stage stays ~3-4 minutes on
+# the 2-core CI VM (a one-core run of the full-scale stress label takes several times longer).
+stage_stress1core() {
+  command -v taskset >/dev/null || { echo "test.sh: taskset (util-linux) is missing" >&2; return 1; }
+  # The release build, reused if the release stage ran (else configured and built here).
+  cmake --preset release
+  cmake --build --preset release
+  echo "--- stress label on one core (release build)"
+  WEFT_TEST_SCALE=0.25 taskset -c 0 ctest --test-dir build/release -L stress --output-on-failure --timeout 600
+  echo "--- stress label on one core with yield injection (build/stress-inject)"
+  cmake -S . -B build/stress-inject -G Ninja -DCMAKE_BUILD_TYPE=Release -DWEFT_WERROR=ON \
+    -DWEFT_INJECT_YIELDS=ON -DWEFT_BUILD_BENCHMARKS=OFF -DWEFT_BUILD_EXAMPLES=OFF
+  # Only the executables of the stress label (their names come from the configured tree).
+  local targets
+  targets=$(cmake --build build/stress-inject --target help | sed -nE 's/^(weft_(stress|oversub)_tests):.*/\1/p' | sort -u)
+  # shellcheck disable=SC2086
+  cmake --build build/stress-inject --target $targets
+  WEFT_TEST_SCALE=0.05 WEFT_INJECT_YIELD_RATE=4 taskset -c 0 \
+    ctest --test-dir build/stress-inject -L stress --output-on-failure --timeout 600
+}
+
+# ARM64 under QEMU. The multiarch packages are installed here (idempotent: apt only when missing).
+arm64_packages=(g++-aarch64-linux-gnu qemu-user-static libboost-context1.74-dev:arm64 libgtest-dev:arm64)
+stage_arm64() {
+  local missing=() pkg st sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then "${sudo[@]}" dpkg --add-architecture arm64; fi
+  for pkg in "${arm64_packages[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ "$st" == installed ]] || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    echo "arm64: installing ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  else
+    echo "arm64: all ${#arm64_packages[@]} packages installed"
+  fi
+  echo "--- arm64, outline atomics (gcc's default)"
+  cmake --workflow --preset ci-arm64
+  echo "--- arm64, -mno-outline-atomics"
+  cmake --workflow --preset ci-arm64-no-outline-atomics
+}
 
 stage_contract() {
   if [[ ! -f "$shared_dir/contract/CMakeLists.txt" ]]; then
