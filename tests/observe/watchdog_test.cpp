@@ -35,9 +35,10 @@ struct crossed_pair {
 crossed_pair start_crossed_pair(weft::runtime& rt) {
   auto ping = weft::make_chan<int>(0, "ping");
   auto pong = weft::make_chan<int>(0, "pong");
-  auto [ctx, cancel] = weft::with_cancel(weft::background());
+  auto cc = weft::with_cancel(weft::background());  // no structured bindings: clang 14 cannot capture them
+  weft::context ctx = cc.first;
   crossed_pair p;
-  p.cancel = std::move(cancel);
+  p.cancel = std::move(cc.second);
   p.a = weft::spawn(rt, [rx = std::move(ping.rx), tx = std::move(pong.tx), ctx]() mutable {
     auto r = rx.recv(ctx);
     return weft::test::code_of(r ? tx.send(*r, ctx) : r.code());
