@@ -43,19 +43,19 @@ int main() {
 
   // 3. Non-blocking: otherwise() fires when no case is ready at once. A send case that did not
   //    fire did not send.
-  auto [slot_tx, slot_rx] = weft::make_chan<int>(1);
-  slot_tx.send(1);  // now full
-  fired = weft::select(weft::on_send(slot_tx, 2, [](weft::status) {}), weft::otherwise([] {}));
-  check(fired == 1 && slot_rx.size() == 1, "channel full: otherwise() fired and nothing was sent");
+  weft::chan<int> slot = weft::make_chan<int>(1);
+  slot.tx.send(1);  // now full
+  fired = weft::select(weft::on_send(slot.tx, 2, [](weft::status) {}), weft::otherwise([] {}));
+  check(fired == 1 && slot.rx.size() == 1, "channel full: otherwise() fired and nothing was sent");
 
   // 4. Both ready: a fair coin. Over 200 rounds each side wins sometimes.
   int price_wins = 0, slot_wins = 0;
   for (int i = 0; i < 200; ++i) {
     prices_tx.try_send(i);
     weft::select(weft::on_recv(prices_rx, [&](weft::result<int>&&) { ++price_wins; }),
-                 weft::on_recv(slot_rx, [&](weft::result<int>&& v) {
+                 weft::on_recv(slot.rx, [&](weft::result<int>&& v) {
                    ++slot_wins;
-                   slot_tx.try_send(std::move(*v));  // put it back for the next round
+                   slot.tx.try_send(std::move(*v));  // put it back for the next round
                  }));
     while (prices_rx.try_recv()) {
     }

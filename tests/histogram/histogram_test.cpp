@@ -24,12 +24,15 @@
 #include "../support/scale.hpp"
 
 // Counts allocations made by this test's own thread while `counting` is set (record() must not
-// allocate). Replacing the global operator new is allowed by the standard; under ASan the
-// replacement still goes through the intercepted malloc.
+// allocate). Replacing the global operator new is allowed by the standard; sanitizer runtimes
+// define their own (TSan's statically: a second definition does not link), so sanitized builds
+// skip this check.
 namespace {
 thread_local bool counting = false;
 thread_local std::size_t allocations = 0;
 }  // namespace
+
+#if !defined(WEFT_SANITIZED)
 
 // gcc 12 warns that free() pairs with the replaced operator new when both are inlined into
 // std::allocator (-Wmismatched-new-delete): they do pair, both replacements use malloc/free.
@@ -47,6 +50,7 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #if defined(__GNUC__) && !defined(__clang__)
 #  pragma GCC diagnostic pop
 #endif
+#endif  // !WEFT_SANITIZED
 
 namespace {
 
@@ -130,15 +134,14 @@ TEST(Histogram, PercentilesAreWithinTheBoundOfExactSortedPercentiles) {
 TEST(Histogram, EveryBucketBoundaryIsWithinTheBound) {
   // Around every power of two, and the values just inside each bucket of the first octaves:
   // {0, v, INT64_MAX} makes p50 land in v's bucket without being clamped to min or max.
-  for (double bound : {0.01, 0.001}) {
-    weft::histogram probe(bound);
+  for (double bound : {0.01, 0.05}) {  // (finer bounds: the random-distribution test)
     std::vector<std::int64_t> vs;
     for (int k = 0; k < 63; ++k) {
       const std::int64_t p2 = std::int64_t{1} << k;
       for (std::int64_t d : {-1, 0, 1}) vs.push_back(p2 + d);
       vs.push_back(p2 + p2 / 3);
     }
-    for (std::int64_t v = 0; v < 5000; ++v) vs.push_back(v);
+    for (std::int64_t v = 0; v < 1000; ++v) vs.push_back(v);
     for (std::int64_t v : vs) {
       if (v <= 0 || v >= int64_max) continue;
       weft::histogram h(bound);
@@ -327,6 +330,7 @@ TEST(Histogram, PrintWritesOneLineWithUnits) {
 }
 
 TEST(Histogram, RecordDoesNotAllocate) {
+  if (weft::test::sanitized) GTEST_SKIP() << "the sanitizer runtime owns operator new";
   weft::histogram h;
   std::mt19937_64 rng(7);
   std::vector<std::int64_t> vs(1000);
