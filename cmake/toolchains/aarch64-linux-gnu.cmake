@@ -13,9 +13,14 @@
 # sysroot: find_package looks in /usr/lib/aarch64-linux-gnu/cmake first. Programs (ninja, the
 # emulator) are the host's.
 #
-# Tests run through CMAKE_CROSSCOMPILING_EMULATOR: `qemu-aarch64-static -L /usr/aarch64-linux-gnu`
-# (the cross toolchain's loader and libc; the multiarch libraries are found by the target
-# loader's default paths). QEMU runs the target's atomics with the host's (x86-TSO) ordering, so
+# Tests run through CMAKE_CROSSCOMPILING_EMULATOR: `qemu-aarch64-static`, WITHOUT
+# `-L /usr/aarch64-linux-gnu`: the multiarch libc6:arm64 (pulled in by the packages above)
+# provides /lib/ld-linux-aarch64.so.1 and the libraries at their multiarch paths. With -L, the
+# cross toolchain's loader and libc (libc6-arm64-cross, a different Debian revision) are mixed
+# with the multiarch libstdc++/libgcc, and any program that starts a std::thread hangs in its
+# first pthread_create (measured: a 3-line gtest with two threads, 40 s timeout, every run;
+# 0.4 s without -L). WEFT_QEMU_SYSROOT=<dir> adds `-L <dir>` for a host without multiarch libc.
+# QEMU runs the target's atomics with the host's (x86-TSO) ordering, so
 # these runs check code generation and ARM64 constants, not weak-memory reorderings (the Relacy
 # models do that).
 #
@@ -30,7 +35,12 @@ set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 
 find_program(WEFT_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64 REQUIRED)
-set(CMAKE_CROSSCOMPILING_EMULATOR "${WEFT_QEMU_AARCH64};-L;/usr/aarch64-linux-gnu")
+set(WEFT_QEMU_SYSROOT "" CACHE PATH "qemu -L prefix for the ARM64 loader (empty: the multiarch one)")
+if(WEFT_QEMU_SYSROOT)
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${WEFT_QEMU_AARCH64};-L;${WEFT_QEMU_SYSROOT}")
+else()
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${WEFT_QEMU_AARCH64}")
+endif()
 
 option(WEFT_ARM64_OUTLINE_ATOMICS "gcc's default outline atomics (OFF: -mno-outline-atomics)" ON)
 if(NOT WEFT_ARM64_OUTLINE_ATOMICS)
