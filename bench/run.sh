@@ -184,7 +184,7 @@ run_rep() {  # name exe workload rep scale
     log "$name $w: repetition $rep exited with $rc"
     rm -f "$err"; return 1
   fi
-  grep -h '^note:' "$err" >&2 || true
+  sed -n "s/^note: /run.sh: $name: note: /p" "$err" >&2
   rm -f "$err"
   return 0
 }
