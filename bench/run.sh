@@ -212,9 +212,9 @@ for entry in "${programs[@]}"; do
     case_no=$((case_no + 1))
     s=$scale
     [[ "$w" == W9 ]] && s=$w9_scale
-    # This case's share of what is left of the budget (at least 10 s).
+    # This case's share of what is left of the budget (0 once it is spent: one repetition each).
     share=$(awk -v b="$budget" -v t0="$t_start" -v t="$(now)" -v left=$((ncases - case_no + 1)) \
-      'BEGIN { r = (b - (t - t0)) / left; print (r < 10 ? 10 : r) }')
+      'BEGIN { r = (b - (t - t0)) / left; print (r < 0 ? 0 : r) }')
     spent=0 done_reps=0 why=""
     for ((rep = 1; rep <= reps; rep++)); do
       rc=0
