@@ -47,6 +47,7 @@
 namespace weft::detail {
 
 std::atomic<bool> trace_flag{false};
+std::atomic<bool> trace_chan_flag{false};
 
 namespace {
 
@@ -312,7 +313,9 @@ void start(const options& opts) {
   precise.store(opts.precise_timestamps, std::memory_order_relaxed);
   // relaxed: P2.
   session_counter.fetch_add(1, std::memory_order_relaxed);
-  // relaxed: the hooks' flag publishes nothing (P2).
+  // relaxed: the hooks' flags publish nothing (P2).
+  trace_chan_flag.store(opts.channel_events, std::memory_order_relaxed);
+  // relaxed: as above.
   trace_flag.store(true, std::memory_order_relaxed);
 }
 
@@ -337,6 +340,8 @@ summary stop(std::ostream& os) {
     check_recording(r, "weft::trace::stop: no trace is recording (call start first)");
     // relaxed: P2; a hook that still sees `true` appends to its ring, which copy_out tolerates.
     trace_flag.store(false, std::memory_order_relaxed);
+    // relaxed: as above.
+    trace_chan_flag.store(false, std::memory_order_relaxed);
     r.recording = false;
     c = copy_locked(r);
   }
@@ -388,6 +393,7 @@ void write_env_trace() noexcept {
     if (v > 0) o.buffer_events = static_cast<std::size_t>(v);
   }
   if (const char* pr = std::getenv("WEFT_TRACE_PRECISE")) o.precise_timestamps = pr[0] == '1';
+  if (const char* ch = std::getenv("WEFT_TRACE_CHANNELS")) o.channel_events = ch[0] != '0';
   trace::start(o);
   std::atexit([] {
     if (trace::is_recording()) write_env_trace();

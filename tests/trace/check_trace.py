@@ -9,6 +9,7 @@ an E of the same name (properly nested); every flow start (ph s) has exactly one
 no end lacks a start; the recorder's summary ("otherData") is present.
 --scenario: the counts of tests/trace/trace_scenario.cpp's scenario (see its header).
 --dropped:  the summary reports dropped events (the overflow run).
+--no-chan:  no channel events, but actor slices and wake-up flows (channel_events = false).
 """
 import collections
 import json
@@ -117,7 +118,7 @@ def scenario(evs, w, nflows):
 def main():
     args = sys.argv[1:]
     if not args:
-        fail("usage: check_trace.py <trace.json> [--scenario] [--dropped]")
+        fail("usage: check_trace.py <trace.json> [--scenario] [--dropped] [--no-chan]")
     try:
         with open(args[0]) as f:
             doc = json.load(f)
@@ -126,6 +127,14 @@ def main():
     evs, w, nflows = structure(doc)
     if "--scenario" in args:
         scenario(evs, w, nflows)
+    if "--no-chan" in args:
+        chan = [e for e in evs if e.get("cat") == "chan"]
+        if chan:
+            fail("%d channel events recorded with channel_events = false" % len(chan))
+        if not any(e["ph"] == "B" and e.get("cat") == "actor" for e in evs):
+            fail("no actor handler slices (the scheduler/actor events must still be recorded)")
+        if nflows < 20:
+            fail("%d flows, want >= 20 (wake-ups are still recorded)" % nflows)
     if "--dropped" in args and not w["dropped"] > 0:
         fail("the summary reports no dropped events")
     print("check_trace: ok: %d events, %d records, %d dropped, %d threads, %d tasks, %d flows"

@@ -45,6 +45,12 @@ struct options {
   /// their thread's neighbouring stamped events. true: every event reads the clock (exact times,
   /// about 10 ns more per event on x86-64). Threads outside the runtime always stamp every event.
   bool precise_timestamps = false;
+  /// true (default): record every channel send/recv/try_send/try_recv at the handle. false: the
+  /// scheduler's and actors' events only (spawn, run, park, wake, idle, handler): the channel
+  /// hooks then cost what they cost with no trace. On W5 (ping-pong: 10 events per round trip,
+  /// 4 of them channel operations) this is the difference between about +25% and +15%; see
+  /// docs/trace.md.
+  bool channel_events = true;
 };
 
 /// What a written trace holds.

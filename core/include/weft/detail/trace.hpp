@@ -39,6 +39,8 @@ inline constexpr std::uint64_t trace_try_bit = 1u << 8;
 
 /// True while a trace records. Written by trace::start/stop only.
 extern std::atomic<bool> trace_flag;
+/// True while a trace records channel operations (trace::options::channel_events).
+extern std::atomic<bool> trace_chan_flag;
 
 /// relaxed: the flag publishes nothing (a hook that reads a stale value records one event more
 /// or one fewer around start/stop; the record path synchronises with the registry itself).
@@ -60,10 +62,12 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept;
 
 namespace weft::detail {
 /// A channel operation's hook at the handle level: records (kind, channel, status) and returns
-/// the status. Off: the relaxed load and untaken branch of WEFT_TRACE.
+/// the status. Off (no trace, or options::channel_events false): a relaxed load and an untaken
+/// branch.
 template <class Status>
 inline Status trace_chan_op(trace_kind k, const void* chan, Status st, std::uint64_t flags = 0) noexcept {
-  if (trace_on()) [[unlikely]]
+  // relaxed: as trace_on().
+  if (trace_chan_flag.load(std::memory_order_relaxed)) [[unlikely]]
     trace_record(k, chan, static_cast<std::uint64_t>(st) | flags);
   return st;
 }
