@@ -450,8 +450,7 @@ task* finalise_park(worker* w, task* t) noexcept {
   t->state_.store(task_state::parked, std::memory_order_relaxed);
   // relaxed: observers' snapshot (the watchdog's "no timer pending").
   t->timed_park_.store(deadline != no_deadline, std::memory_order_relaxed);
-  t->was_parked_ = true;  // read by run_task after the hand-over (P1, P4)
-  bump(w->blocked_in_);
+  bump(w->blocked_in_);  // tasks_blocked + 1; park_task_until counts the resumption
   auto expected = parker::state::empty;
   // acq_rel: release publishes the switched-out fiber to the waker (P1, I3); acquire on failure
   // takes the token's writes (the task consumes the token itself when it runs).
@@ -461,9 +460,6 @@ task* finalise_park(worker* w, task* t) noexcept {
     return nullptr;  // t now belongs to whoever wakes it: do not touch it
   }
   // A token arrived while the fiber was switching out: run it again.
-  t->was_parked_ = false;
-  // relaxed: a statistic with one writer (this worker).
-  w->blocked_in_.store(w->blocked_in_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (w->rt_->deterministic_) {
@@ -541,10 +537,6 @@ task* run_task(worker* w, task* t) noexcept {
   t->resumer_ = &w->side_;
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
-  if (t->was_parked_) {
-    t->was_parked_ = false;
-    bump(w->blocked_out_);
-  }
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
   WEFT_TRACE(run, t, 0);
@@ -796,6 +788,7 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   t->park_deadline_ = deadline;
   t->reason_ = switch_reason::park;
   switch_fiber(t->ctx_, t->side_, *t->resumer_);
+  bump(t->worker_->blocked_out_);  // tasks_blocked - 1, on the resuming worker's own counter
   // Resumed (perhaps on another worker): by an unpark (token), a timer, or a spurious wake-up.
   // acquire: P2.
   if (p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified) return true;

@@ -102,7 +102,6 @@ struct task {
   std::atomic<std::size_t> chan_size_{0};     // its size when the wait began
   std::atomic<bool> timed_park_{false};       // the current park has a deadline (a timer pending)
   std::atomic<std::uint64_t> scope_{0};       // leak_check scope, inherited from the spawner
-  bool was_parked_ = false;  // set by finalise_park, cleared by run_task (handed over like ctx_)
 };
 
 /// The leak_check scope of the calling OS thread (0: none); tasks inherit their spawner's.
@@ -136,7 +135,8 @@ struct worker {
 
   // ---- stats: written by the owner (relaxed load+store, one writer), read by anyone ----
   std::atomic<std::uint64_t> tasks_run_{0}, steals_{0}, parks_{0};
-  // Parks that took effect / resumptions after one (tasks_blocked = sum in - sum out, O(workers)).
+  // Parks (finalise_park) / resumptions after one (park_task_until): tasks_blocked = sum in -
+  // sum out, O(workers).
   std::atomic<std::uint64_t> blocked_in_{0}, blocked_out_{0};
 
   std::thread thread_;

@@ -142,7 +142,10 @@ class blocking_note {
   blocking_note(const char* op, const void* object) noexcept { note_blocking(op, object); }
   template <class T>
   blocking_note(const char* op, const chan_state<T>* c) noexcept {
-    note_blocking_chan(op, c, c->name(), do_capacity(c), do_size(c));
+    if (c->kind() == flavor::rendezvous)  // capacity and size are always 0: skip two calls
+      note_blocking_chan(op, c, c->name(), 0, 0);
+    else
+      note_blocking_chan(op, c, c->name(), do_capacity(c), do_size(c));
   }
   ~blocking_note() { note_unblocked(); }
   blocking_note(const blocking_note&) = delete;
