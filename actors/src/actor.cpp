@@ -187,17 +187,20 @@ receiver<exit_info> make_monitor(actor_core* s) {
 ///   one per message: the senders' line moves to the runner once per run, not per message. A
 ///   bounded mailbox still gives each slot back as its node is popped (its capacity excludes the
 ///   message being handled, I1).
-/// - The idle -> scheduled submit. When the count reaches 0 the runner yields once before it
-///   goes idle: a task it just woke (an asker whose reply it set, now in this worker's run-next
-///   slot) usually sends again at once, and then finds the actor running (no new runner task to
-///   spawn, no worker to wake). Measured with W7/W8 in bench/RESULTS.md.
+/// - The idle -> scheduled submit. When the count reaches 0 right after an ask was answered,
+///   the runner yields once before it goes idle: the asker it just woke (now in this worker's
+///   run-next slot) usually asks again at once, and then finds the actor running (no new runner
+///   task to spawn, no worker to wake). After tells it goes idle at once: nobody was woken, and
+///   polling with yields for a sender on another worker costs a yield per message or two
+///   (measured: W8 125 -> 218 ns/msg when every empty mailbox lingered). W7/W8 figures in
+///   bench/RESULTS.md.
 void actor_runner::run(actor_core* s) noexcept {
   // relaxed: scheduled -> running (+1 on the run field, I3) is bookkeeping; this runner was
   // ordered after the previous one by P1 and by the task spawn.
   std::uint64_t w = s->word_.fetch_add(1, std::memory_order_relaxed) + 1;
   const bool bounded = s->capacity_ != 0;
   std::size_t handled = 0;
-  bool lingered = false;
+  bool linger = false;  // the last message handled was an ask: yield once before going idle
   for (;;) {
     const std::uint64_t avail = actor_word::queued(w);
     if (avail == 0) {
@@ -206,9 +209,9 @@ void actor_runner::run(actor_core* s) noexcept {
         finish(s, nullptr);
         break;
       }
-      if (!lingered) {
-        lingered = true;
-        weft::yield();  // see above: let a task we woke send its next message first
+      if (linger) {
+        linger = false;
+        weft::yield();  // see above: let the asker we woke send its next message first
         // relaxed: a fresh guess, validated by the CAS below when it says 0.
         w = s->word_.load(std::memory_order_relaxed);
         continue;
@@ -219,7 +222,6 @@ void actor_runner::run(actor_core* s) noexcept {
         break;
       continue;
     }
-    lingered = false;
     if (handled >= mailbox_batch) {
       handled = 0;
       weft::yield();  // let the worker's other tasks run; we keep the mailbox (still running)
@@ -233,6 +235,7 @@ void actor_runner::run(actor_core* s) noexcept {
       message_node* n = bounded ? pop_reserved(s) : pop_node(s);
       taken += bounded ? 0 : 1;
       ++handled;
+      linger = n->ops_->replies;  // read before handle() frees the node
       detail::trace_scope traced(detail::trace_kind::actor_begin, detail::trace_kind::actor_end, s);
       if (std::exception_ptr e = n->ops_->handle(n, s->behaviour_)) [[unlikely]] {
         // relaxed: as below; the count must be exact before fail() reads it.

@@ -21,10 +21,10 @@
 // default one, or the runtime given to spawn_actor); a handler may block on a channel or another
 // actor's ask, which parks only its own actor. The runtime must outlive its actors' activity.
 //
-// Allocation: one node per message, from a per-thread pool for messages of up to ~230 bytes (no
-// malloc in steady state), plus the one-shot state for ask; the runner task is spawned when an
-// idle actor receives a message (a runner lingers one yield before going idle, so a sender that
-// sends again at once finds it running). An idle actor owns no stack: it costs its state (a few
+// Allocation: one node per message (operator new; a per-thread node pool exists but is off, see
+// detail/node_pool.hpp), plus the one-shot state for ask; the runner task is spawned when an
+// idle actor receives a message (after answering an ask a runner lingers one yield before going
+// idle, so an asker that asks again at once finds it running). An idle actor owns no stack: it costs its state (a few
 // cache lines plus B) only.
 //
 // Guarantees: messages from one sender are handled in the order sent, and messages whose tells

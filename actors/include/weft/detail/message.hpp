@@ -5,8 +5,8 @@
 // reserved (it is popped and freed like any other node, and handles nothing).
 //
 // One node per message, taken before the slot is reserved so a failed tell/ask leaves the
-// caller's message untouched and no reserved slot is ever left without a node. Nodes of up to
-// 256 bytes come from per-thread pools (node_pool.hpp); larger ones from operator new.
+// caller's message untouched and no reserved slot is ever left without a node. Nodes come from
+// operator new, or from the per-thread pools of node_pool.hpp when `node_pool_enabled` is on.
 //
 // A node is owned by whoever holds it: the sender until push(), the mailbox until try_pop(),
 // then the runner, which calls exactly one of `handle` (runs the handler, completes the promise,
@@ -36,6 +36,9 @@ struct message_ops {
   std::exception_ptr (*handle)(message_node* self, void* behaviour) noexcept;
   /// Destroys the message unhandled.
   void (*drop)(message_node* self) noexcept;
+  /// True for an ask: handling it completes a promise, which may wake the asker onto the
+  /// runner's worker (the runner then lingers before going idle; actor.cpp).
+  bool replies;
 };
 
 struct message_node : mailbox_link {
@@ -92,7 +95,7 @@ struct tombstone_node final : message_node {
     drop(self);
     return {};
   }
-  static constexpr message_ops ops{&handle, &drop};
+  static constexpr message_ops ops{&handle, &drop, false};
 
   tombstone_node() noexcept : message_node(&ops) {}
 };
@@ -112,7 +115,7 @@ struct tell_node final : message_node {
     return error;
   }
   static void drop(message_node* self) noexcept { destroy_node(static_cast<tell_node*>(self)); }
-  static constexpr message_ops ops{&handle, &drop};
+  static constexpr message_ops ops{&handle, &drop, false};
 
   template <class U>
   explicit tell_node(U&& m) : message_node(&ops), msg_(std::forward<U>(m)) {}
@@ -141,7 +144,7 @@ struct ask_node final : message_node {
     return error;
   }
   static void drop(message_node* self) noexcept { destroy_node(static_cast<ask_node*>(self)); }
-  static constexpr message_ops ops{&handle, &drop};
+  static constexpr message_ops ops{&handle, &drop, true};
 
   template <class U>
   ask_node(U&& m, promise<R>&& p) : message_node(&ops), msg_(std::forward<U>(m)), promise_(std::move(p)) {}
