@@ -39,7 +39,7 @@ out="$here/results"
 only=""
 peers_wanted=""
 budget=540
-usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scale) scale=${2:?--scale needs a value}; shift 2 ;;
