@@ -11,8 +11,9 @@
 // future never blocks. try_get() returns `empty` while pending. A future is usable in select
 // (on_recv(fut, f)). Setting a promise twice throws weft::error (code closed).
 //
-// Threads and tasks: get() parks the calling thread or task. Allocation: make_oneshot allocates
-// the shared state (a capacity-1 channel); set/get do not allocate.
+// Threads and tasks: get() parks the calling thread or task. Allocation: make_oneshot takes the
+// shared state (<weft/detail/oneshot_state.hpp>: one state word, the outcome, a waker list) from
+// a per-thread free list, so nothing is allocated in steady state; set/get never allocate.
 // Memory ordering: everything before set_value()/set_exception() happens-before the get() that
 // returns that outcome.
 #pragma once
@@ -23,6 +24,7 @@
 #include <utility>
 
 #include <weft/chan.hpp>
+#include <weft/detail/oneshot_state.hpp>
 #include <weft/select.hpp>
 
 namespace weft {
@@ -33,9 +35,6 @@ template <class T>
 std::pair<promise<T>, future<T>> make_oneshot();
 
 namespace detail {
-/// What travels through a oneshot's channel: the outcome (value, failed, broken).
-template <class T>
-using oneshot_item = result<T>;
 [[noreturn, gnu::cold, gnu::noinline]] void throw_promise_misuse(const char* what);
 }  // namespace detail
 
@@ -44,11 +43,11 @@ template <class T>
 class promise {
  public:
   promise() noexcept = default;
-  promise(promise&&) noexcept = default;
+  promise(promise&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   promise& operator=(promise&& o) noexcept {
     if (this != &o) {
       abandon();
-      tx_ = std::move(o.tx_);
+      s_ = std::exchange(o.s_, nullptr);
     }
     return *this;
   }
@@ -58,39 +57,42 @@ class promise {
   template <class U = T>
     requires(!std::is_void_v<T> && std::is_constructible_v<T, U &&>)
   void set_value(U&& v) {
-    complete(detail::oneshot_item<T>(T(std::forward<U>(v))));
+    state("promise set twice (or moved from)")->complete(T(std::forward<U>(v)));
+    s_ = nullptr;
   }
   void set_value()
     requires std::is_void_v<T>
   {
-    complete(detail::oneshot_item<T>());
+    state("promise set twice (or moved from)")->complete();
+    s_ = nullptr;
   }
-  void set_exception(std::exception_ptr e) { complete(detail::oneshot_item<T>(std::move(e))); }
+  void set_exception(std::exception_ptr e) {
+    state("promise set twice (or moved from)")->complete(std::move(e));
+    s_ = nullptr;
+  }
   /// Completes the future with a non-ok status (e.g. `full` for an ask refused by a bounded
   /// mailbox). Precondition: s != ok (throws weft::error otherwise).
   void set_status(status s) {
     if (s == status::ok) detail::throw_promise_misuse("promise::set_status(ok): use set_value");
-    complete(detail::oneshot_item<T>(s));
+    state("promise set twice (or moved from)")->complete(s);
+    s_ = nullptr;
   }
   /// True until set or moved from.
-  bool valid() const noexcept { return static_cast<bool>(tx_); }
+  bool valid() const noexcept { return s_ != nullptr; }
 
  private:
   friend std::pair<promise<T>, future<T>> make_oneshot<T>();
-  explicit promise(sender<detail::oneshot_item<T>> tx) noexcept : tx_(std::move(tx)) {}
-  void complete(detail::oneshot_item<T>&& item) {
-    if (!tx_) detail::throw_promise_misuse("promise set twice (or moved from)");
-    // Capacity 1 and only ever one send: never full. closed means the future is gone: the item
-    // is destroyed here, not leaked.
-    (void)tx_.try_send(std::move(item));
-    sender<detail::oneshot_item<T>> drop(std::move(tx_));  // closes: the future sees no more
+  explicit promise(detail::oneshot_state<T>* s) noexcept : s_(s) {}
+  detail::oneshot_state<T>* state(const char* misuse) const {
+    if (s_ == nullptr) detail::throw_promise_misuse(misuse);
+    return s_;
   }
   void abandon() noexcept {
-    if (!tx_) return;
-    (void)tx_.try_send(detail::oneshot_item<T>(status::broken));
-    sender<detail::oneshot_item<T>> drop(std::move(tx_));
+    if (s_ == nullptr) return;
+    // result(status) of a non-ok status does not throw.
+    std::exchange(s_, nullptr)->complete(status::broken);
   }
-  sender<detail::oneshot_item<T>> tx_;
+  detail::oneshot_state<T>* s_ = nullptr;
 };
 
 /// The consuming side. Move-only; get() takes the outcome once.
@@ -99,62 +101,58 @@ class future {
  public:
   using value_type = T;
   future() noexcept = default;
-  future(future&&) noexcept = default;
-  future& operator=(future&&) noexcept = default;
+  future(future&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  future& operator=(future&& o) noexcept {
+    if (this != &o) {
+      drop();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  ~future() { drop(); }
 
   /// Blocks for the outcome: the value, broken, or failed; closed once taken.
-  result<T> get() { return take(rx().recv()); }
+  result<T> get() { return state("future::get")->wait_take(detail::no_deadline, "future::get"); }
   template <class Rep, class Period>
   result<T> get_for(std::chrono::duration<Rep, Period> d) {
-    return take(rx().recv_for(d));
+    detail::oneshot_state<T>* s = state("future::get_for");
+    return s->wait_take(detail::deadline_after(d), "future::get_for");
   }
-  result<T> get_until(std::chrono::steady_clock::time_point t) { return take(rx().recv_until(t)); }
+  result<T> get_until(std::chrono::steady_clock::time_point t) {
+    return state("future::get_until")->wait_take(t, "future::get_until");
+  }
   /// empty while pending.
-  result<T> try_get() { return take(rx().try_recv()); }
-  bool valid() const noexcept { return static_cast<bool>(rx_); }
+  result<T> try_get() { return state("future::try_get")->try_take(); }
+  bool valid() const noexcept { return s_ != nullptr; }
 
-  /// Internal (select): the channel behind the future, and marking the outcome taken.
-  receiver<detail::oneshot_item<T>>& channel() { return rx(); }
+  /// Internal (select): the shared state behind the future.
+  detail::oneshot_state<T>* shared_state(const char* op) { return state(op); }
 
  private:
   friend std::pair<promise<T>, future<T>> make_oneshot<T>();
-  explicit future(receiver<detail::oneshot_item<T>> rx) noexcept : rx_(std::move(rx)) {}
-  receiver<detail::oneshot_item<T>>& rx() {
-    if (!rx_) detail::throw_moved_from("future::get");
-    return rx_;
+  explicit future(detail::oneshot_state<T>* s) noexcept : s_(s) {}
+  detail::oneshot_state<T>* state(const char* op) const {
+    if (s_ == nullptr) detail::throw_moved_from(op);
+    return s_;
   }
-  static result<T> take(result<detail::oneshot_item<T>>&& r) {
-    if (r) return std::move(*r);
-    // closed: the outcome was taken already (the promise always sends one before closing).
-    return r.code();
+  void drop() noexcept {
+    if (s_ != nullptr) std::exchange(s_, nullptr)->drop_future();
   }
-  receiver<detail::oneshot_item<T>> rx_;
+  detail::oneshot_state<T>* s_ = nullptr;
 };
 
 /// A connected promise/future pair.
 template <class T>
 std::pair<promise<T>, future<T>> make_oneshot() {
-  chan<detail::oneshot_item<T>> c = make_chan<detail::oneshot_item<T>>(1);
-  return {promise<T>(std::move(c.tx)), future<T>(std::move(c.rx))};
+  detail::oneshot_state<T>* s = detail::oneshot_state<T>::make();
+  return {promise<T>(s), future<T>(s)};
 }
-
-namespace detail {
-template <class T, class F>
-struct future_callback {
-  F f;
-  void operator()(result<oneshot_item<T>>&& r) {
-    if (r) f(std::move(*r));
-    else f(result<T>(r.code()));
-  }
-};
-}  // namespace detail
 
 /// Select case on a future: f(result<T>&&) with the value, broken, failed, or closed (taken).
 template <class T, class F>
-detail::recv_case<detail::oneshot_item<T>, detail::future_callback<T, std::decay_t<F>>> on_recv(future<T>& fut, F&& f) {
+detail::future_case<T, std::decay_t<F>> on_recv(future<T>& fut, F&& f) {
   static_assert(std::is_invocable_v<std::decay_t<F>&, result<T>&&>, "on_recv(future): the callback must accept weft::result<T>&&");
-  return detail::recv_case<detail::oneshot_item<T>, detail::future_callback<T, std::decay_t<F>>>(
-      fut.channel(), detail::future_callback<T, std::decay_t<F>>{std::forward<F>(f)});
+  return detail::future_case<T, std::decay_t<F>>(fut.shared_state("select on_recv(future)"), std::forward<F>(f));
 }
 
 }  // namespace weft
