@@ -8,7 +8,24 @@
 // queue; then stealing (as a "spinning" searcher, at most half the busy workers at once); then
 // the worker parks on its futex until woken or until its earliest timer.
 //
+// Direct hand-off: a task that parks right after waking another (a rendezvous ping-pong, a
+// request and its reply) switches straight into the woken task when that task is in its worker's
+// run-next slot, instead of switching to the scheduler loop and from there to the woken task.
+// Half the switches and no loop pass (W5: two tasks on one worker over unbuffered channels).
+//
 // Invariants (see also scheduler.hpp I1-I4):
+//   D1  While a task runs, its ctx_ holds the context to leave by: the scheduler loop's. The loop's
+//       own switch returns with whichever task switched back last (current_task_tls), and that
+//       task's context is stored in it.
+//   D2  worker::handoff_from_ != nullptr only between a direct switch and the resumed() call of
+//       the task it switched to: that task takes the scheduler context from worker::sched_ctx_,
+//       stores the switcher's context in the switcher, and completes the switcher's switch out
+//       (canary check, finalise_park) as the loop would: I3 holds, since the switcher's fiber is
+//       saved before the target runs.
+//   D3  A direct switch consumes the run-next slot under the loop's fairness rules: it counts in
+//       runnext_streak_ (at most runnext_cap in a row, then the loop runs: local queue, due
+//       timers) and in tick_ (the global queue's turn every global_queue_interval picks goes
+//       through the loop). Never in deterministic mode (the seed picks every next task).
 //   W1  nspinning_ counts workers with spinning_ == true, plus one for a worker a waker has
 //       popped from idle_ and not yet seen wake up (it takes over the count when it wakes).
 //   W2  nidle_ == idle_.size() whenever idle_mu_ is not held.
@@ -126,14 +143,17 @@ struct pooled_stack {
   void deallocate(boost::context::stack_context&) noexcept {}
 };
 
-boost::context::fiber task_main(task* t, boost::context::fiber&& scheduler) noexcept {
+void resumed(task* self, boost::context::fiber&& from) noexcept;
+void switch_to_scheduler(task* t) noexcept;
+
+boost::context::fiber task_main(task* t, boost::context::fiber&& from) noexcept {
   fiber_entered();
-  t->ctx_ = std::move(scheduler);
+  resumed(t, std::move(from));
   for (;;) {
     t->invoke_(t->closure_);
     t->reason_ = switch_reason::finished;
     if (!t->rt_->pooled_) break;  // AddressSanitizer: this fiber and its stack end with the task
-    switch_fiber(t->ctx_, t->side_, *t->resumer_);
+    switch_to_scheduler(t);
     if (t->quit_) break;  // ~runtime is taking the pool down
   }
   fiber_exiting(*t->resumer_);
@@ -531,8 +551,9 @@ void requeue_yielded(worker* w, task* t) noexcept {
   push_local(w, t);
 }
 
-/// Switches into t; returns a task to run next at once (a park that raced with its wake-up).
-task* run_task(worker* w, task* t) noexcept {
+/// Makes t the task running on w: the bookkeeping before any switch into it (from the
+/// scheduler loop, or directly from the task it was handed to, see direct_switch).
+void prepare_switch_in(worker* w, task* t) noexcept {
   t->worker_ = w;
   t->resumer_ = &w->side_;
   // relaxed: observers' snapshot.
@@ -540,8 +561,11 @@ task* run_task(worker* w, task* t) noexcept {
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
   WEFT_TRACE(run, t, 0);
-  switch_fiber(t->ctx_, w->side_, t->side_);
-  current_task_tls = nullptr;
+}
+
+/// What t's switch out (to the scheduler, or directly to another task) asked for. Returns a task
+/// to run next at once (a park that raced with its wake-up).
+task* complete_switch_out(worker* w, task* t) noexcept {
   if (!stack_pool::canary_intact(t->stack_)) report_stack_overflow(t);
   bump(w->tasks_run_);
   switch (t->reason_) {
@@ -560,6 +584,78 @@ task* run_task(worker* w, task* t) noexcept {
       return nullptr;
   }
   return nullptr;
+}
+
+/// Switches into t; returns a task to run next at once (a park that raced with its wake-up).
+/// The task that switches back is t, or the last of a chain of direct switches that started
+/// with t (D1): current_task_tls names it.
+task* run_task(worker* w, task* t) noexcept {
+  prepare_switch_in(w, t);
+  boost::context::fiber c = std::move(t->ctx_);
+  switch_fiber(c, w->side_, t->side_);
+  task* back = current_task_tls;
+  current_task_tls = nullptr;
+  back->ctx_ = std::move(c);
+  return complete_switch_out(w, back);
+}
+
+/// Every task-side switch ends here, in the task that was resumed, with the context that
+/// resumed it: the scheduler's (it becomes self->ctx_, the way back), or a task's that switched
+/// directly to us (D2: that task's own context goes back into it, the scheduler's context comes
+/// from the worker, and we finish the other task's switch out as the scheduler loop would).
+void resumed(task* self, boost::context::fiber&& from) noexcept {
+  worker* w = self->worker_;
+  task* prev = w->handoff_from_;
+  if (prev == nullptr) {
+    self->ctx_ = std::move(from);
+    return;
+  }
+  w->handoff_from_ = nullptr;
+  prev->ctx_ = std::move(from);
+  self->ctx_ = std::move(w->sched_ctx_);
+  if (task* again = complete_switch_out(w, prev)) push_local(w, again);
+}
+
+void switch_to_scheduler(task* t) noexcept {
+  boost::context::fiber c = std::move(t->ctx_);
+  switch_fiber(c, t->side_, *t->resumer_);
+  resumed(t, std::move(c));
+}
+
+/// The task a parking task on w may switch to directly: the run-next task, which is normally the
+/// one the parking task has just woken (a hand-off), under the same fairness limits as the
+/// scheduler loop's run-next pick (D3). nullptr: go through the scheduler.
+task* take_handoff_target(worker* w) noexcept {
+  if (w->rt_->deterministic_ || w->runnext_streak_ >= runnext_cap) return nullptr;
+  // relaxed: a cheap look first; the exchange below does the acquire.
+  if (w->runnext_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  if (++w->tick_ % global_queue_interval == 0) return nullptr;  // the global queue's turn
+  // acquire: P4 (a thief may have emptied the slot; whatever we get was published).
+  task* next = w->runnext_.exchange(nullptr, std::memory_order_acquire);
+  if (next != nullptr) ++w->runnext_streak_;
+  return next;
+}
+
+/// Task a (running on w, parking) switches straight into task b: one switch instead of two
+/// (a -> scheduler -> b) and no scheduler loop pass. b finishes a's switch out (D2).
+void direct_switch(worker* w, task* a, task* b) noexcept {
+  w->sched_ctx_ = std::move(a->ctx_);
+  w->handoff_from_ = a;
+  prepare_switch_in(w, b);
+  boost::context::fiber c = std::move(b->ctx_);
+  switch_fiber(c, a->side_, b->side_);
+  resumed(a, std::move(c));
+}
+
+/// A parking task's switch out: directly to the task it handed work to, if any, else to the
+/// scheduler loop.
+void park_switch(task* t) noexcept {
+  worker* w = t->worker_;
+  if (task* next = take_handoff_target(w)) {
+    direct_switch(w, t, next);
+    return;
+  }
+  switch_to_scheduler(t);
 }
 
 }  // namespace
@@ -635,25 +731,42 @@ void bind_stack(task& t, const stack_block& s) noexcept {
 void grow_pool_locked(runtime_impl* rt) {
   stack_block blocks[pool_grow];
   if (rt->pooled_) rt->stacks_.allocate_slab(pool_grow, blocks);
+  // Linked in slab order, and worker_alloc keeps that order: stack i+1's canary lies in stack
+  // i's top page (stack_pool.hpp I3), which is then usually written by the time task i+1 first
+  // switches out. Stack 0 goes last: below it there is only the slab's spare page, so a deep
+  // overflow of the first stack handed out would fault instead of reaching the canary check.
+  task* first = nullptr;
+  task* last = nullptr;
+  task* slab_first = nullptr;
   for (std::size_t i = 0; i < pool_grow; ++i) {
     task& t = rt->tasks_.emplace_back(rt);
     if (rt->pooled_) bind_stack(t, blocks[i]);
     t.side_.tsan_fiber_ = tsan_create_fiber();
-    t.next_free_ = rt->pool_free_;
-    rt->pool_free_ = &t;
+    if (i == 0) {
+      slab_first = &t;
+      continue;
+    }
+    (last != nullptr ? last->next_free_ : first) = &t;
+    last = &t;
   }
+  last->next_free_ = slab_first;
+  last = slab_first;
+  last->next_free_ = rt->pool_free_;
+  rt->pool_free_ = first;
 }
 
 task* worker_alloc(worker* w) {
   if (w->free_ == nullptr) {
     runtime_impl* rt = w->rt_;
     std::lock_guard lk(rt->pool_mu_);
+    task* last = nullptr;  // keep the pool's order (see grow_pool_locked)
     for (std::size_t i = 0; i < pool_batch; ++i) {
       if (rt->pool_free_ == nullptr) grow_pool_locked(rt);
       task* t = rt->pool_free_;
       rt->pool_free_ = t->next_free_;
-      t->next_free_ = w->free_;
-      w->free_ = t;
+      t->next_free_ = nullptr;
+      (last != nullptr ? last->next_free_ : w->free_) = t;
+      last = t;
       ++w->nfree_;
     }
   }
@@ -787,7 +900,7 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
     t->since_ns_.store(coarse_now_ns(), std::memory_order_relaxed);  // relaxed: diagnostic
   t->park_deadline_ = deadline;
   t->reason_ = switch_reason::park;
-  switch_fiber(t->ctx_, t->side_, *t->resumer_);
+  park_switch(t);
   bump(t->worker_->blocked_out_);  // tasks_blocked - 1, on the resuming worker's own counter
   // Resumed (perhaps on another worker): by an unpark (token), a timer, or a spurious wake-up.
   // acquire: P2.
@@ -805,7 +918,7 @@ void unpark_task(parker& p) noexcept {
 
 void task_yield(task* t) noexcept {
   t->reason_ = switch_reason::yield;
-  switch_fiber(t->ctx_, t->side_, *t->resumer_);
+  switch_to_scheduler(t);
 }
 
 }  // namespace weft::detail

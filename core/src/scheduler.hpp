@@ -9,7 +9,8 @@
 //       moved it off `parked` and is about to make the task runnable; only the one that moved
 //       the parker word off `parked` makes the task runnable (exactly one enqueue per park).
 //   I3  A task's fiber is switched out completely before its parker word becomes `parked`: only
-//       its worker's scheduler loop, after switch_fiber() returned, publishes `parked`.
+//       code that runs after the switch away from it returned publishes `parked` (its worker's
+//       scheduler loop, or the task it switched directly to: scheduler.cpp D2).
 //   I4  runtime_impl::live_ counts tasks between prepare_task and the end of their closure.
 //   I5  No thread touches a runtime_impl after ~runtime deleted it: workers are joined first, and
 //       a thread in inject() is counted in injecting_ from before its enqueue to its last access.
@@ -128,6 +129,10 @@ struct worker {
   timer_heap<task> timers_;
   std::size_t timers_compact_at_ = 1024;  // clean stale timer entries when the heap reaches this
   std::vector<task*> det_ready_;  // deterministic mode: every runnable task
+  // Direct switch in flight (scheduler.cpp D1-D2): the task that switched straight into the one
+  // now running, and the scheduler's context that task held (its way back to the loop).
+  task* handoff_from_ = nullptr;
+  boost::context::fiber sched_ctx_;
   task* free_ = nullptr;
   std::size_t nfree_ = 0;
   fiber_side side_;  // the worker thread's own stack (switch target for its tasks)

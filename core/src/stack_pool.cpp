@@ -48,25 +48,38 @@ void* stack_pool::map(std::size_t bytes) {
 }
 
 void stack_pool::allocate_slab(std::size_t n, stack_block* out) {
-  // Layout: [spare page][guard?][stack 0][guard?][stack 1]... The spare page at the start
-  // means an overflow of stack 0 by less than a page lands in mapped memory, where the canary
-  // check reports it, as it does for every other stack (whose overflow lands in its neighbour).
-  const std::size_t stride = stack_size_ + (guard_pages_ ? page_ : 0);
-  const std::size_t bytes = page_ + n * stride;
-  auto* base = static_cast<std::byte*>(map(bytes));
-  slabs_.push_back(slab{base, bytes});
-  for (std::size_t i = 0; i < n; ++i) {
-    std::byte* start = base + page_ + i * stride;
-    if (guard_pages_) {
+  if (guard_pages_) {
+    // Layout: [spare page][guard][stack 0][guard][stack 1]... The spare page at the start means
+    // an overflow of stack 0 by less than a page lands in mapped memory, where the canary check
+    // reports it, as it does for every other stack (whose overflow lands in its neighbour).
+    const std::size_t stride = stack_size_ + page_;
+    auto* base = static_cast<std::byte*>(map(page_ + n * stride));
+    slabs_.push_back(slab{base, page_ + n * stride});
+    for (std::size_t i = 0; i < n; ++i) {
+      std::byte* start = base + page_ + i * stride;
       if (::mprotect(start, page_, PROT_NONE) != 0) {
         std::fprintf(stderr, "weft: mprotect of a stack guard page failed: %s (vm.max_map_count?)\n",
                      std::strerror(errno));
         std::abort();
       }
-      start += page_;
+      out[i] = stack_block{start + page_, stack_size_};
     }
-    out[i] = stack_block{start, stack_size_};
+    return;
   }
+  // Layout without guard pages: the stacks are contiguous and shifted down by canary_bytes from
+  // page boundaries, so stack i+1's canary occupies the last canary_bytes of stack i's top page
+  // (I3). A fresh task writes its top page anyway (closure, first frames); reading its
+  // neighbour's canary there costs nothing, whereas a canary alone in an untouched page costs a
+  // read fault (the kernel maps the zero page) per fresh stack at its first switch: 3-6 us on
+  // this VM, more than the rest of a spawn. Stack 0's canary is in the spare first page, which
+  // also keeps an overflow of stack 0 by less than a page in mapped memory, where the canary
+  // check reports it (any other stack's overflow lands in its neighbour's top).
+  //   [spare page .. c0][stack 0 .. top0 c1][stack 1 ...]   (c = canary, each page-aligned run
+  //   "top_i c_{i+1}" is one page)
+  const std::size_t bytes = page_ + n * stack_size_;
+  auto* base = static_cast<std::byte*>(map(bytes));
+  slabs_.push_back(slab{base, bytes});
+  for (std::size_t i = 0; i < n; ++i) out[i] = stack_block{base + page_ - canary_bytes + i * stack_size_, stack_size_};
 }
 
 stack_block stack_pool::allocate_one() {

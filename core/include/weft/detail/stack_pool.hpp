@@ -24,6 +24,10 @@
 //       fresh anonymous memory; a recycled stack was checked at every switch of its last task.
 //   I2  Slabs are unmapped only by ~stack_pool (the runtime's end); until then a stack's memory
 //       stays mapped, so a task's stack pointer and canary stay valid while the task object lives.
+//   I3  Without guard pages a slab's stacks are contiguous and end canary_bytes below a page
+//       boundary: stack i's top page also holds stack i+1's canary, so a fresh stack's first
+//       canary check reads a page its neighbour (or the slab's spare first page) maps, never an
+//       untouched page (one read fault per fresh task saved: see allocate_slab).
 // Protocol: allocate_slab/allocate_one/free_one are called under the runtime's pool mutex.
 // Orderings: none (no atomics).
 #pragma once

@@ -10,6 +10,21 @@
 // (recv_for(30s) in a busy loop) cannot grow the heap without bound. The task objects are type-stable (pooled for the runtime's lifetime), so reading a
 // stale entry's task is safe.
 //
+// Why per worker, and not stealable (issue 3 asked; decided against for now):
+//   - A parked (idle) worker's timers do fire: park_idle sleeps on the worker's futex with a
+//     timeout at its earliest deadline (final spin under 100 us), so no due timer waits for
+//     someone else's work. Only a worker that is *busy* delays its timers, and only until its
+//     running task switches out: the loop runs due timers before every pick, and the direct
+//     hand-off between tasks (scheduler.cpp D3) yields to the loop at least every runnext_cap
+//     switches. A task that computes without switching delays its worker's timers exactly as it
+//     delays that worker's run-next task (which other workers do steal, but only after a while).
+//   - Stealing timers needs the heap to be shared: a lock (or a lock-free heap) on every
+//     timed park and every loop pass of the owner, for the rare case of a long-running task on
+//     a worker whose timers are due. Go pays this (timers per P with a lock, stolen by idle Ps);
+//     weft keeps the owner's path lock-free and leaves this to a later change if a workload
+//     shows the delay (W10's receive-with-timeout parks the only task of its worker, which
+//     then sleeps until the deadline: the case that matters is covered).
+//
 // Invariants:
 //   I1  heap_ is a min-heap on deadline_ (std::push_heap/pop_heap with `later`).
 // Protocol: the owning worker thread only.
