@@ -21,6 +21,7 @@
 #include <weft/wait_strategy.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -241,11 +242,16 @@ int main(int argc, char** argv) {
   }
 
   // Pin the four stages to cores 1..4 of the allowed set (leaving the first to the OS and main)
-  // only when there are that many; spinning threads that share cores wait on the OS scheduler's
-  // time slices instead, which the latency figures then show.
+  // only when that many are free: allowed CPUs minus the 1-minute load average (other processes'
+  // runnable threads). Spinning threads that share cores wait on the OS scheduler's time slices
+  // instead, which the latency figures then show.
   constexpr std::size_t stages = 4;
   const std::vector<int> cpus = allowed_cpus();
-  const bool pin = cpus.size() >= stages + 1;
+  double load = 0;
+  if (getloadavg(&load, 1) != 1) load = 0;
+  const auto busy = static_cast<std::size_t>(std::ceil(load));
+  const std::size_t free_cpus = cpus.size() > busy ? cpus.size() - busy : 0;
+  const bool pin = cpus.size() >= stages + 1 && free_cpus >= stages;
   auto cpu_for = [&](std::size_t stage) { return pin ? cpus[stage + 1] : -1; };
 
   // Bounded channels: a stage that falls behind is noticed (full), never buffered without limit.
@@ -289,10 +295,10 @@ int main(int argc, char** argv) {
   const std::uint64_t dropped = dropped_full + dropped_kill;
   const bool killed = kill.err() != weft::status::ok;
 
-  std::printf("trading_pipeline: %llu events at %llu/s, wait strategy %s, %s (%zu CPUs for %zu stages)\n",
+  std::printf("trading_pipeline: %llu events at %llu/s, wait strategy %s, %s (%zu CPUs, ~%zu free, for %zu stages)\n",
               static_cast<unsigned long long>(opt.orders), static_cast<unsigned long long>(opt.rate),
               opt.park ? "default (adaptive: spin, then park)" : "spin", pin ? "pinned" : "not pinned",
-              cpus.size(), stages);
+              cpus.size(), free_cpus, stages);
   std::printf("sent %llu = accepted %llu + rejected %llu + dropped %llu (feed channel full %llu, kill switch %llu)\n",
               static_cast<unsigned long long>(sent), static_cast<unsigned long long>(accepted),
               static_cast<unsigned long long>(rejected), static_cast<unsigned long long>(dropped),
@@ -301,10 +307,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(sc.blocked), static_cast<unsigned long long>(rc.blocked),
               killed ? "TRIPPED" : "off");
   std::printf("%s\n", latency.summary("end-to-end latency, feed -> gateway").c_str());
-  if (!opt.park && cpus.size() < stages)
-    std::printf("note: spin mode wants a core per stage; with %zu CPUs the spinning stages share cores and\n"
-                "      wait for the OS to switch them in (latency in time slices). Compare with --park.\n",
-                cpus.size());
+  if (!opt.park && !pin)
+    std::printf("note: spin mode wants a free core per stage; with %zu CPUs (~%zu free) the spinning stages\n"
+                "      share cores and wait for the OS to switch them in (latency in time slices). Compare with --park.\n",
+                cpus.size(), free_cpus);
 
   // Self-check: every order is accounted for exactly once.
   bool ok = true;
