@@ -444,9 +444,39 @@ class thread_pass {
   std::vector<std::pair<slice, std::string>> open_;
 };
 
+/// Splits the records that carry a held-back switch-out (a `run` or `idle_begin` whose aux is
+/// `stop kind | op << 8`, see trace_record) into the switch-out, at the same time, and the record
+/// itself. The stopped task is the one of the ring's previous `run`; when that was overwritten
+/// the switch-out is dropped.
+trace_ring_copy expand(const trace_ring_copy& in) {
+  trace_ring_copy out;
+  out.name = in.name;
+  out.os_tid = in.os_tid;
+  out.records.reserve(in.records.size() + in.records.size() / 2);
+  std::uint64_t running = 0;  // the task of the last `run`
+  for (const trace_raw& r : in.records) {
+    const trace_kind k = kind_of(r);
+    if (k != trace_kind::run && k != trace_kind::idle_begin) {
+      out.records.push_back(r);
+      continue;
+    }
+    const std::uint64_t held = aux_of(r);
+    if (held != 0 && running != 0) out.records.push_back({r.ts, held, running, r.b});
+    out.records.push_back({r.ts, static_cast<std::uint64_t>(k), r.a, 0});
+    running = k == trace_kind::run ? r.a : 0;
+  }
+  return out;
+}
+
 }  // namespace
 
-trace_written write_trace_json(const trace_copy& t, std::ostream& os) {
+trace_written write_trace_json(const trace_copy& packed, std::ostream& os) {
+  trace_copy t;
+  t.tsc_start = packed.tsc_start;
+  t.tsc_end = packed.tsc_end;
+  t.ns_per_tick = packed.ns_per_tick;
+  t.dropped = packed.dropped;
+  for (const auto& r : packed.rings) t.rings.push_back(expand(r));
   std::vector<std::vector<double>> times;
   times.reserve(t.rings.size());
   std::uint64_t records = 0;
