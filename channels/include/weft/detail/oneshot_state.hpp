@@ -27,6 +27,8 @@
 //       word_ (seq_cst). At least one sees the other: no lost wake-up.
 //   P3  The freeing side's RMW (acq_rel) sees the other side's earlier release RMW: all of the
 //       other side's accesses (taken_, slot_ moves, the waker list) happen-before the free.
+// Written over an atomics policy (atomics_policy.hpp: each order above is a named constant of it)
+// so tests/models can check it with Relacy; production uses std_atomics.
 #pragma once
 
 #include <atomic>
@@ -35,6 +37,7 @@
 #include <new>
 #include <utility>
 
+#include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/blocking_info.hpp>
 #include <weft/detail/parker.hpp>
 #include <weft/detail/select_engine.hpp>
@@ -50,12 +53,20 @@ namespace weft::detail {
 void* oneshot_pool_alloc(std::size_t bytes);
 void oneshot_pool_free(void* p, std::size_t bytes) noexcept;
 
-template <class T>
+template <class T, class Policy = std_atomics>
 class oneshot_state {
+  using waiter = basic_waiter<Policy>;
+  using waker_entry = basic_waker_entry<Policy>;
+  using waker_list = basic_waker_list<Policy>;
+  // A model policy may bring its own memory (tests/models: Relacy's, which checks the free).
+  static constexpr bool policy_memory = requires { Policy::allocate_state(std::size_t{}); };
+
  public:
   static oneshot_state* make() {
-    void* p = over_aligned ? ::operator new(sizeof(oneshot_state), std::align_val_t{alignof(oneshot_state)})
-                           : oneshot_pool_alloc(sizeof(oneshot_state));
+    void* p;
+    if constexpr (policy_memory) p = Policy::allocate_state(sizeof(oneshot_state));
+    else p = over_aligned ? ::operator new(sizeof(oneshot_state), std::align_val_t{alignof(oneshot_state)})
+                          : oneshot_pool_alloc(sizeof(oneshot_state));
     return ::new (p) oneshot_state();
   }
 
@@ -67,7 +78,7 @@ class oneshot_state {
   void complete(A&&... a) {
     ::new (static_cast<void*>(slot_)) result<T>(std::forward<A>(a)...);
     // seq_cst: P1 (publishes the outcome) and P2 (before the empty-flag load in notify_one).
-    const std::uint32_t prev = word_.fetch_or(set_bit, std::memory_order_seq_cst);
+    const std::uint32_t prev = word_.fetch_or(set_bit, Policy::oneshot_set);
     if ((prev & future_gone) != 0) {  // nobody will read it: destroy it now (I3)
       slot().~result<T>();
       destroy();
@@ -76,7 +87,7 @@ class oneshot_state {
     waiters_.notify_one();
     // acq_rel: release hands our accesses to the future if it frees (P3); acquire takes its
     // accesses (taken_) if we free.
-    if ((word_.fetch_or(promise_done, std::memory_order_acq_rel) & future_gone) != 0) release_now();
+    if ((word_.fetch_or(promise_done, Policy::oneshot_promise_done) & future_gone) != 0) release_now();
   }
 
   // ---- future side ----
@@ -85,7 +96,7 @@ class oneshot_state {
   result<T> try_take() {
     if (taken_) return result<T>(status::closed);
     // acquire: P1.
-    if ((word_.load(std::memory_order_acquire) & set_bit) == 0) return result<T>(status::empty);
+    if ((word_.load(Policy::oneshot_take_load) & set_bit) == 0) return result<T>(status::empty);
     return take();
   }
 
@@ -96,7 +107,7 @@ class oneshot_state {
       result<T> r = try_take();
       if (r.code() != status::empty) return r;
       if (deadline != no_deadline && clock::now() >= deadline) return result<T>(status::timeout);
-      waiter w(current_parker());
+      waiter w(Policy::this_parker());
       waker_entry e;
       e.w = &w;
       e.op = 0;
@@ -115,7 +126,7 @@ class oneshot_state {
   /// seq_cst re-check after registering (P2); also true once taken (select then fires `closed`).
   bool is_ready() const noexcept {
     // seq_cst: P2.
-    return taken_ || (word_.load(std::memory_order_seq_cst) & set_bit) != 0;
+    return taken_ || (word_.load(Policy::oneshot_ready_check) & set_bit) != 0;
   }
 
   waker_list& waiters() noexcept { return waiters_; }
@@ -123,7 +134,7 @@ class oneshot_state {
   /// The future is gone (destroyed or assigned over): frees the state if the promise is done.
   void drop_future() noexcept {
     // acq_rel: P3 (see complete()).
-    if ((word_.fetch_or(future_gone, std::memory_order_acq_rel) & promise_done) != 0) release_now();
+    if ((word_.fetch_or(future_gone, Policy::oneshot_future_gone) & promise_done) != 0) release_now();
   }
 
  private:
@@ -151,11 +162,12 @@ class oneshot_state {
 
   void destroy() noexcept {
     this->~oneshot_state();
-    if constexpr (over_aligned) ::operator delete(static_cast<void*>(this), std::align_val_t{alignof(oneshot_state)});
+    if constexpr (policy_memory) Policy::deallocate_state(static_cast<void*>(this));
+    else if constexpr (over_aligned) ::operator delete(static_cast<void*>(this), std::align_val_t{alignof(oneshot_state)});
     else oneshot_pool_free(this, sizeof(oneshot_state));
   }
 
-  std::atomic<std::uint32_t> word_{0};
+  typename Policy::template atomic<std::uint32_t> word_{0};
   bool taken_ = false;
   waker_list waiters_;
   alignas(result<T>) unsigned char slot_[sizeof(result<T>)];

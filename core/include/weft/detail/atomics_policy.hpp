@@ -32,6 +32,8 @@ struct std_atomics {
   using parker = detail::parker;
   using lock = spin_lock;
   using backoff = detail::backoff;
+  /// The calling thread's or task's parker (the one a waiter made here sleeps on).
+  static parker& this_parker() noexcept { return detail::current_parker(); }
 
   // ---- waiter.hpp (the waiter state word) ----
   /// try_select's CAS waiting -> selected(op)/disconnected, success order (waiter P1).
@@ -70,6 +72,18 @@ struct std_atomics {
   static constexpr std::memory_order ring_closed_load = std::memory_order_acquire;
   /// close()'s fetch_or of the mark bit (ring P3).
   static constexpr std::memory_order ring_close = std::memory_order_seq_cst;
+
+  // ---- oneshot_state.hpp (the promise/future state word) ----
+  /// complete()'s fetch_or(set_bit): publishes the outcome (P1), SB with register (P2).
+  static constexpr std::memory_order oneshot_set = std::memory_order_seq_cst;
+  /// complete()'s fetch_or(promise_done) (P3).
+  static constexpr std::memory_order oneshot_promise_done = std::memory_order_acq_rel;
+  /// try_take()'s load of the word (P1).
+  static constexpr std::memory_order oneshot_take_load = std::memory_order_acquire;
+  /// is_ready()'s load of the word: the waiter's re-check (P2).
+  static constexpr std::memory_order oneshot_ready_check = std::memory_order_seq_cst;
+  /// drop_future()'s fetch_or(future_gone) (P3).
+  static constexpr std::memory_order oneshot_future_gone = std::memory_order_acq_rel;
 
   // ---- waker_list.hpp ----
   /// has_waiters()'s load of empty_ (waker_list P1).
