@@ -10,6 +10,7 @@
 // actor's handler slices nested in them, and arrows from each wake-up to the woken task's next
 // run; the "weft tasks" process has one track per task with its running / parked / runnable
 // states (parked slices say on what: "parked: recv #1").
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -31,9 +32,9 @@ struct stats {
 };
 
 long work(long x) {  // a little CPU per item, so the run slices have some width
-  long h = x;
-  for (int i = 0; i < 2000; ++i) h = (h * 6364136223846793005L + 1442695040888963407L) >> 1;
-  return x + (h & 1);
+  auto h = static_cast<std::uint64_t>(x);
+  for (int i = 0; i < 2000; ++i) h = (h * 6364136223846793005ULL + 1442695040888963407ULL) >> 1;
+  return x + static_cast<long>(h & 1);
 }
 
 }  // namespace
