@@ -127,6 +127,10 @@ runtime_impl::runtime_impl(const runtime_options& o)
   if (opts_.workers == 0) opts_.workers = std::max(1u, std::thread::hardware_concurrency());
   pooled_ = !asan_fibers;
   deterministic_ = opts_.seed != 0 && opts_.workers == 1;
+  // For measuring only (bench/RESULTS.md A/B runs in one binary): WEFT_NO_DIRECT_HANDOFF=1 turns
+  // the direct task-to-task switch off (scheduler.cpp D1-D3).
+  const char* no_direct = std::getenv("WEFT_NO_DIRECT_HANDOFF");
+  direct_handoff_ = no_direct == nullptr || no_direct[0] == '\0' || no_direct[0] == '0';
   workers_.reserve(opts_.workers);
   for (std::size_t i = 0; i < opts_.workers; ++i) workers_.push_back(new worker(this, i));
 }

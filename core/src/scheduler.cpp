@@ -626,7 +626,7 @@ void switch_to_scheduler(task* t) noexcept {
 /// one the parking task has just woken (a hand-off), under the same fairness limits as the
 /// scheduler loop's run-next pick (D3). nullptr: go through the scheduler.
 task* take_handoff_target(worker* w) noexcept {
-  if (w->rt_->deterministic_ || w->runnext_streak_ >= runnext_cap) return nullptr;
+  if (!w->rt_->direct_handoff_ || w->rt_->deterministic_ || w->runnext_streak_ >= runnext_cap) return nullptr;
   // relaxed: a cheap look first; the exchange below does the acquire.
   if (w->runnext_.load(std::memory_order_relaxed) == nullptr) return nullptr;
   if (++w->tick_ % global_queue_interval == 0) return nullptr;  // the global queue's turn

@@ -154,6 +154,7 @@ struct runtime_impl {
   runtime_options opts_;
   bool pooled_ = true;         // false under ASan: a fresh stack and fiber per task
   bool deterministic_ = false;
+  bool direct_handoff_ = true;  // scheduler.cpp D1-D3 (off: WEFT_NO_DIRECT_HANDOFF=1, for measuring)
   std::vector<worker*> workers_;
 
   // Global injection queue (order does not matter here, so moodycamel fits).

@@ -249,10 +249,14 @@ class sender {
   /// Blocks while full. ok | closed. On closed, v is untouched.
   /// Memory ordering: everything before a send that returns ok happens-before the receive that
   /// returns this value.
-  status send(T&& v) { return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send"), v, detail::no_deadline, nullptr)); }
+  status send(T&& v) {
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_send(state("send"), v, detail::no_deadline, nullptr));
+  }
   status send(const T& v) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send"), c, detail::no_deadline, nullptr));
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_send(state("send"), c, detail::no_deadline, nullptr));
   }
   /// ok | closed | cancelled | timeout (the context's deadline). v untouched unless ok.
   status send(T&& v, const context& ctx) { return send_ctx(v, ctx); }
@@ -261,27 +265,35 @@ class sender {
     return send_ctx(c, ctx);
   }
   /// Never blocks: ok | full | closed. v untouched unless ok.
-  status try_send(T&& v) { return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_try_send(state("try_send"), v), detail::trace_try_bit); }
+  status try_send(T&& v) {
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_try_send(state("try_send"), v), detail::trace_try_bit);
+  }
   status try_send(const T& v) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_try_send(state("try_send"), c), detail::trace_try_bit);
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_try_send(state("try_send"), c), detail::trace_try_bit);
   }
   /// ok | closed | timeout. A negative or zero duration tries once. v untouched unless ok.
   template <class Rep, class Period>
   status send_for(T&& v, std::chrono::duration<Rep, Period> d) {
-    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_for"), v, detail::deadline_after(d), nullptr));
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_send(state("send_for"), v, detail::deadline_after(d), nullptr));
   }
   template <class Rep, class Period>
   status send_for(const T& v, std::chrono::duration<Rep, Period> d) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_for"), c, detail::deadline_after(d), nullptr));
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_send(state("send_for"), c, detail::deadline_after(d), nullptr));
   }
   status send_until(T&& v, std::chrono::steady_clock::time_point t) {
-    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_until"), v, t, nullptr));
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_send(state("send_until"), v, t, nullptr));
   }
   status send_until(const T& v, std::chrono::steady_clock::time_point t) requires std::is_copy_constructible_v<T> {
     T c(v);
-    return detail::trace_chan_op(detail::trace_kind::send, s_, detail::do_send(state("send_until"), c, t, nullptr));
+    return detail::trace_chan_op(detail::trace_kind::send, s_,
+                                 detail::do_send(state("send_until"), c, t, nullptr));
   }
 
   /// Closes the channel (idempotent): later sends return closed; receivers drain, then closed.
