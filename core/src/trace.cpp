@@ -102,21 +102,11 @@ constinit thread_local trace_ring* tls_ring [[gnu::tls_model("initial-exec")]] =
 constinit thread_local bool tls_dead [[gnu::tls_model("initial-exec")]] = false;
 
 /// Marks the thread's ring dead at thread exit. Constructed on the thread's first record.
-/// Owner thread: writes a held-back switch-out as a record of its own (unstamped).
-void flush_pending(trace_ring* ring) noexcept {
-  if (ring->pending_meta_ == 0) return;
-  ring->append(0, ring->pending_meta_, ring->pending_a_, ring->pending_b_);
-  ring->pending_meta_ = 0;
-}
-
 struct ring_owner {
   ~ring_owner() {
     registry& r = reg();
     std::lock_guard lk(r.mu);
-    if (tls_ring != nullptr) {
-      flush_pending(tls_ring);  // the worker's last task ended: keep its `done`
-      tls_ring->alive_ = false;
-    }
+    if (tls_ring != nullptr) tls_ring->alive_ = false;
     tls_ring = nullptr;
     tls_dead = true;
   }
@@ -144,7 +134,6 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
         p->alive_ = true;
         p->session_ = session;
         p->stamp_all_ = true;
-        p->pending_meta_ = 0;
         return p.get();
       }
     }
@@ -167,7 +156,6 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
       ring->head_.store(0, std::memory_order_relaxed);
       ring->session_ = session;
       ring->stamp_all_ = true;
-      ring->pending_meta_ = 0;  // a switch-out held back in an earlier trace
     } else {
       if (ring != nullptr) {  // a ring of an older session with another size: replace it
         std::erase_if(r.rings, [ring](const std::unique_ptr<trace_ring>& p) { return p.get() == ring; });
@@ -230,11 +218,6 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
       ring->stamp_all_ = precise.load(std::memory_order_relaxed);
       [[fallthrough]];
     case trace_kind::idle_begin:
-      // A held-back switch-out rides in this record: aux = stop kind | op << 8, b = object; the
-      // stopped task is the one of this ring's previous `run` (the writer knows it).
-      aux = ring->pending_meta_;
-      b = ring->pending_b_;
-      ring->pending_meta_ = 0;
       stamp = true;
       break;
     case trace_kind::spawn: {
@@ -254,14 +237,7 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
         aux = reinterpret_cast<std::uintptr_t>(t->op_.load(std::memory_order_relaxed));
         b = reinterpret_cast<std::uintptr_t>(t->object_.load(std::memory_order_relaxed));  // relaxed: as above
       }
-      if (stamp) break;  // precise timestamps: a record of its own, stamped
-      // Hold it back: the worker's next switch-in or idle record carries it (W5: 8 records per
-      // round trip instead of 10). A second switch-out before that cannot happen; flush anyway.
-      flush_pending(ring);
-      ring->pending_meta_ = static_cast<std::uint64_t>(k) | aux << 8;
-      ring->pending_a_ = reinterpret_cast<std::uintptr_t>(a);
-      ring->pending_b_ = b;
-      return;
+      break;
     }
     case trace_kind::actor_begin:
     case trace_kind::actor_end:

@@ -55,6 +55,10 @@ bool is_task_event(trace_kind k) noexcept {
   }
 }
 
+bool is_stop(trace_kind k) noexcept {
+  return k == trace_kind::stop_park || k == trace_kind::stop_yield || k == trace_kind::stop_done;
+}
+
 std::string escaped(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
@@ -172,6 +176,11 @@ std::vector<double> ring_times(const trace_ring_copy& r, const trace_copy& t) {
   for (std::size_t j = 0; j < n; ++j) {
     out[j] = std::max(out[j], 0.0);
     if (j > 0) out[j] = std::max(out[j], out[j - 1]);
+    // A direct task-to-task switch records the next task's `run` before the previous task's
+    // switch-out: that switch-out happened at the run's time.
+    if (j > 0 && r.records[j].ts == 0 && is_stop(kind_of(r.records[j])) &&
+        kind_of(r.records[j - 1]) == trace_kind::run && r.records[j - 1].a != r.records[j].a)
+      out[j] = out[j - 1];
   }
   return out;
 }
@@ -385,12 +394,15 @@ class thread_pass {
         if (!site.empty()) args += ",\"spawned_at\":" + escaped(site);
         args += "}";
         begin(slice::run, "task " + std::to_string(s), ts, args);
+        running_ = r.a;
         flow("f", tasks_.flow_end(ring, j), ts);
         break;
       }
       case trace_kind::stop_park:
       case trace_kind::stop_yield:
       case trace_kind::stop_done: {
+        if (r.a != running_) break;  // a direct switch: the next task's run already closed it
+        running_ = 0;
         std::string why = k == trace_kind::stop_park ? "park" : (k == trace_kind::stop_yield ? "yield" : "done");
         if (k == trace_kind::stop_park) {
           if (const auto* op = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(aux_of(r)))) {
@@ -408,6 +420,7 @@ class thread_pass {
         if (!open_.empty() && open_.back().first == slice::actor) end_top(ts);
         break;
       case trace_kind::idle_begin:
+        running_ = 0;
         close_all(ts, {});
         begin(slice::idle, "idle", ts);
         break;
@@ -442,31 +455,8 @@ class thread_pass {
   id_map& actors_;
   const std::uint64_t tid_;
   std::vector<std::pair<slice, std::string>> open_;
+  std::uint64_t running_ = 0;  // the task of the open run slice (0: none)
 };
-
-/// Splits the records that carry a held-back switch-out (a `run` or `idle_begin` whose aux is
-/// `stop kind | op << 8`, see trace_record) into the switch-out, at the same time, and the record
-/// itself. The stopped task is the one of the ring's previous `run`; when that was overwritten
-/// the switch-out is dropped.
-trace_ring_copy expand(const trace_ring_copy& in) {
-  trace_ring_copy out;
-  out.name = in.name;
-  out.os_tid = in.os_tid;
-  out.records.reserve(in.records.size() + in.records.size() / 2);
-  std::uint64_t running = 0;  // the task of the last `run`
-  for (const trace_raw& r : in.records) {
-    const trace_kind k = kind_of(r);
-    if (k != trace_kind::run && k != trace_kind::idle_begin) {
-      out.records.push_back(r);
-      continue;
-    }
-    const std::uint64_t held = aux_of(r);
-    if (held != 0 && running != 0) out.records.push_back({r.ts, held, running, r.b});
-    out.records.push_back({r.ts, static_cast<std::uint64_t>(k), r.a, 0});
-    running = k == trace_kind::run ? r.a : 0;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -476,7 +466,7 @@ trace_written write_trace_json(const trace_copy& packed, std::ostream& os) {
   t.tsc_end = packed.tsc_end;
   t.ns_per_tick = packed.ns_per_tick;
   t.dropped = packed.dropped;
-  for (const auto& r : packed.rings) t.rings.push_back(expand(r));
+  t.rings = packed.rings;
   std::vector<std::vector<double>> times;
   times.reserve(t.rings.size());
   std::uint64_t records = 0;

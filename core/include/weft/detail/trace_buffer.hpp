@@ -69,11 +69,6 @@ struct trace_ring {
   std::atomic<std::uint64_t> head_{0};  // records ever appended in this session (I1)
   std::uint64_t session_ = 0;           // I2
   bool stamp_all_ = true;               // false once the thread switched into a task (a worker)
-  // A worker's switch-out, held back (owner only) and written as part of its next switch-in or
-  // idle record (one record instead of two; see trace_record): kind | op << 8, task, object.
-  std::uint64_t pending_meta_ = 0;      // 0: nothing held
-  std::uint64_t pending_a_ = 0;
-  std::uint64_t pending_b_ = 0;
   bool alive_ = true;                   // the owner thread has not exited
   int os_tid_ = 0;
   std::string name_;
