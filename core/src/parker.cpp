@@ -190,17 +190,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
       if ((i & 63) == 63 && deadline != no_deadline && clock::now() >= deadline) return false;
     }
   }
-  if (ws == wait_strategy::adaptive && try_begin_spin()) {
-    spin_poll sp;
-    for (std::uint32_t i = 1; sp.next(); ++i) {
-      if (take_token(state_)) {
-        end_spin();
-        return true;
-      }
-      if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) break;
-    }
-    end_spin();
-  }
+  if (ws == wait_strategy::adaptive && adaptive_spin([this] { return take_token(state_); }, deadline)) return true;
 
   for (;;) {
     time_point now = clock::now();

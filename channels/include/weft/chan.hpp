@@ -102,8 +102,11 @@ status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) 
         out = b->try_send(v);
         return out != status::full;
       };
+      // While spinning, poll for a batch of free slots (send_peek), trying at least every 64 polls.
+      std::uint32_t polls = 0;
+      auto poll = [&] { return b->send_peek() || (++polls & 63) == 0; };
       const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s,
-                                     [] { return true; });
+                                     poll);
       return w == status::ok ? out : w;
     }
     case flavor::unbounded: return static_cast<unbounded_chan<T>*>(s)->try_send(v);
@@ -134,7 +137,13 @@ result<T> do_try_recv(chan_state<T>* s) {
 
 template <class T, class Flavor>
 result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
-  result<T> out = f->try_recv();
+  result<T> out = [&] {
+    // bounded without deadline or context: the inexact first attempt (bounded_chan::try_recv);
+    // the wait below re-checks exactly before blocking. With a deadline or a context the wait
+    // may end before any re-check, so `closed` must be seen here already.
+    if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) return f->try_recv(deadline != no_deadline || ctx != nullptr);
+    else return f->try_recv();
+  }();
   if (out.code() != status::empty) [[likely]]
     return out;
   auto try_once = [&] {

@@ -217,18 +217,7 @@ bool spin_phase(Done&& done, time_point deadline, context_state* ctx) noexcept {
     case wait_strategy::adaptive:
       break;
   }
-  if (!try_begin_spin()) return false;
-  spin_poll sp;
-  bool ok = false;
-  for (std::uint32_t i = 1; sp.next(); ++i) {
-    if (done()) {
-      ok = true;
-      break;
-    }
-    if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) break;
-  }
-  end_spin();
-  return ok;
+  return adaptive_spin(done, deadline);
 }
 
 }  // namespace weft::detail

@@ -65,9 +65,12 @@ class bounded_chan final : public chan_state<T> {
   using atomic = typename Policy::template atomic<U>;
   using backoff = typename Policy::backoff;
   using waker_list = basic_waker_list<Policy>;
+  struct no_poison {};
   struct slot {
     atomic<std::size_t> stamp;
-    bool poisoned;  // only for throwing moves: the send claimed the slot but its move threw
+    // Only for throwing moves: the send claimed the slot but its move threw. Absent (no bytes)
+    // otherwise, so a slot of an 8-byte T is 16 bytes: 4 slots share a 64-byte line, not 2.7.
+    [[no_unique_address]] std::conditional_t<nothrow_move, no_poison, bool> poisoned;
     alignas(T) unsigned char storage[sizeof(T)];
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };
@@ -87,7 +90,11 @@ class bounded_chan final : public chan_state<T> {
     const std::size_t tail = tail_.load(std::memory_order_relaxed) & ~mark_bit_;
     while (head != tail) {
       const std::size_t index = head & (mark_bit_ - 1);
-      if (nothrow_move || !buffer_[index].poisoned) buffer_[index].value()->~T();
+      if constexpr (nothrow_move) {
+        buffer_[index].value()->~T();
+      } else {
+        if (!buffer_[index].poisoned) buffer_[index].value()->~T();
+      }
       head = index + 1 < cap_ ? head + 1 : (head & ~(one_lap_ - 1)) + one_lap_;
     }
     for (std::size_t i = 0; i < cap_; ++i) std::destroy_at(&buffer_[i].stamp);
@@ -107,6 +114,7 @@ class bounded_chan final : public chan_state<T> {
       const std::size_t lap = tail & ~(one_lap_ - 1);
       const std::size_t next = index + 1 < cap_ ? tail + 1 : lap + one_lap_;
       slot& s = buffer_[index];
+      prefetch_for_write(&s);  // we load its stamp, then write it: fetch it writable at once
       // acquire: P1 (the receiver that freed this slot has finished reading it).
       const std::size_t stamp = s.stamp.load(Policy::ring_free_stamp_load);
       if (stamp == tail) {
@@ -136,7 +144,11 @@ class bounded_chan final : public chan_state<T> {
   }
 
   /// ok (a value), empty, or closed (closed and drained).
-  result<T> try_recv() noexcept(nothrow_move) {
+  /// `exact` false: the first attempt of a blocking receive. When the head slot is empty it
+  /// answers `empty` at once without reading tail (which would pull the senders' line into this
+  /// core just before the next send must take it back): the caller's wait re-checks with the
+  /// exact try_recv and the seq_cst recv_ready() before it can block, so `closed` is still seen.
+  result<T> try_recv(bool exact = true) noexcept(nothrow_move) {
     backoff b;
     // relaxed: a starting guess; the CAS validates it.
     std::size_t head = head_.load(std::memory_order_relaxed);
@@ -173,6 +185,7 @@ class bounded_chan final : public chan_state<T> {
         }
         b.spin();
       } else if (stamp == head) {
+        if (!exact) return status::empty;
         // seq_cst: P2/P3 (see the close bit and the latest tail).
         const std::size_t tail = tail_.load(Policy::ring_empty_check);
         if ((tail & ~mark_bit_) == head) return (tail & mark_bit_) ? status::closed : status::empty;
@@ -193,6 +206,25 @@ class bounded_chan final : public chan_state<T> {
     if (tail & mark_bit_) return true;
     const std::size_t head = head_.load(Policy::ring_ready_check);
     return head + one_lap_ != tail;
+  }
+  /// A hint for spinning senders on a full ring: true once the receivers have freed a batch of
+  /// slots (the slot `batch` positions past tail is free for this lap), or when the ring is
+  /// closed. It reads tail (the senders' own line) and one slot stamp, never head: polling head,
+  /// or the very slot the receiver frees next, steals the receiver's lines once per message
+  /// (W6: 4 spinning senders against one selecting receiver). Waiting for a batch delays no
+  /// value: the receivers have a full ring to work through meanwhile.
+  bool send_peek() const noexcept {
+    // relaxed x2: a hint only; try_send re-reads with the orderings that matter.
+    const std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail & mark_bit_) return true;
+    const std::size_t batch = cap_ >= 32 ? 16 : cap_ / 2;
+    std::size_t index = (tail & (mark_bit_ - 1)) + batch;
+    std::size_t lap = tail & ~(one_lap_ - 1);
+    if (index >= cap_) {
+      index -= cap_;
+      lap += one_lap_;
+    }
+    return buffer_[index].stamp.load(std::memory_order_relaxed) == (lap | index);
   }
   /// A hint for spinning receivers: the head slot holds a value. Reads only that slot's stamp
   /// (the line the sender must write anyway), never tail.

@@ -38,6 +38,7 @@
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/chan_state.hpp>
 #include <weft/detail/inject.hpp>
+#include <weft/detail/platform.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/waiter.hpp>
 #include <weft/detail/waker_list.hpp>
@@ -59,6 +60,20 @@ struct rendezvous_packet {
     // acquire: P1.
     while (!ready.load(std::memory_order_acquire)) b.snooze();
   }
+};
+
+/// A blocked send's or receive's waiter, packet and list entry together on one aligned block of
+/// its stack: the waker reads the entry, claims the waiter, writes the packet and releases the
+/// waiter, and the owner (spinning on released_) reads it all back, in as few line transfers
+/// as the hand-off allows. Hot fields first: waiter, then packet, then the entry.
+template <class T>
+struct alignas(cache_line_size) rendezvous_frame {
+  explicit rendezvous_frame(parker& pk) noexcept : w(pk) {}
+  rendezvous_frame(const rendezvous_frame&) = delete;
+  rendezvous_frame& operator=(const rendezvous_frame&) = delete;
+  waiter w;
+  rendezvous_packet<T> p;
+  waker_entry e{&w, 0, &p};
 };
 
 template <class T>
@@ -226,9 +241,12 @@ class rendezvous_chan final : public chan_state<T> {
     return false;
   }
   void update_flags() noexcept {
-    // seq_cst: P3 (written under the lock; read by the try_ fast paths without it).
-    has_senders_.store(!senders_.empty(), std::memory_order_seq_cst);
-    has_receivers_.store(!receivers_.empty(), std::memory_order_seq_cst);
+    // Written only under the lock, so a relaxed load under it reads the current value; an
+    // unchanged flag is not stored again (a seq_cst store is an xchg, a full fence, on x86).
+    const bool s = !senders_.empty(), r = !receivers_.empty();
+    // seq_cst stores: P3 (read by the try_ fast paths without the lock). relaxed loads: see above.
+    if (has_senders_.load(std::memory_order_relaxed) != s) has_senders_.store(s, std::memory_order_seq_cst);
+    if (has_receivers_.load(std::memory_order_relaxed) != r) has_receivers_.store(r, std::memory_order_seq_cst);
   }
 
   spin_lock lock_;
@@ -254,10 +272,11 @@ template <class T>
       if (status e = context_err(ctx); e != status::ok) return e;
     }
     if (d != no_deadline && clock::now() >= d) return status::timeout;
-    waiter w(current_parker());
-    rendezvous_packet<T> p;
+    rendezvous_frame<T> f(current_parker());
+    waiter& w = f.w;
+    rendezvous_packet<T>& p = f.p;
+    waker_entry& e = f.e;
     p.src = &v;
-    waker_entry e{&w, 0, &p};
     if (!c.register_sender(e)) {  // a receiver waits, or closed: complete at once
       if (status st = c.try_send(v); st != status::full) return st;
       continue;
@@ -288,9 +307,10 @@ template <class T>
       if (status e = context_err(ctx); e != status::ok) return e;
     }
     if (d != no_deadline && clock::now() >= d) return status::timeout;
-    waiter w(current_parker());
-    rendezvous_packet<T> p;
-    waker_entry e{&w, 0, &p};
+    rendezvous_frame<T> f(current_parker());
+    waiter& w = f.w;
+    rendezvous_packet<T>& p = f.p;
+    waker_entry& e = f.e;
     if (!c.register_receiver(e)) {  // a sender waits, or closed
       result<T> r = c.try_recv();
       if (r.code() != status::empty) return r;

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include <weft/detail/backoff.hpp>
 #include <weft/wait_strategy.hpp>
 
 namespace weft::detail {
@@ -105,5 +106,31 @@ inline bool in_task() noexcept { return current_task() != nullptr; }
 /// Adaptive-spin admission: at most `max_spinners()` threads spin at once; the rest park at once.
 bool try_begin_spin() noexcept;
 void end_spin() noexcept;
+
+/// The adaptive wait strategy's spin (threads): polls pred() after every relax instruction for
+/// up to spin_poll's window. The first `free_polls` polls need no admission: most hand-offs
+/// between two running threads land within them (W3/W4: a few hundred ns), and skipping the
+/// admission counter's two read-modify-writes on a line shared by every waiting thread keeps
+/// that line out of each hand-off. Longer spins need admission (at most one spinner per core).
+template <class Pred>
+bool adaptive_spin(Pred&& pred, time_point deadline) noexcept {
+  constexpr std::uint32_t free_polls = 32;
+  spin_poll sp;
+  bool admitted = false, ok = false;
+  for (std::uint32_t i = 1;; ++i) {
+    if (pred()) {
+      ok = true;
+      break;
+    }
+    if (i == free_polls) {
+      if (!try_begin_spin()) break;
+      admitted = true;
+    }
+    if (!sp.next()) break;
+    if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) break;
+  }
+  if (admitted) end_spin();
+  return ok;
+}
 
 }  // namespace weft::detail
