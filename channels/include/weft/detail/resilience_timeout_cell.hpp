@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include <weft/detail/blocking_info.hpp>
 #include <weft/detail/sync_wait_list.hpp>
 
 namespace weft::detail {
@@ -42,6 +43,11 @@ class timeout_cell {
 
   /// The caller's side: true once the value is there, false if `deadline` passed first.
   bool wait_until(time_point deadline) {
+    // dump_blocked / the watchdog show this wait as call_with_timeout, not an anonymous park.
+    note_blocking("call_with_timeout", this);
+    struct unnote {
+      ~unnote() { note_unblocked(); }
+    } done;
     for (;;) {
       // acquire: pairs with set()'s release store; P1.
       if (ready_.load(std::memory_order_acquire)) return true;
