@@ -21,6 +21,7 @@ namespace {
 using weft::status;
 using weft::test::leak_check;
 using weft::test::tracked_move_only;
+using weft::test::fault::alloc_injection_available;
 using weft::test::fault::allocations_left;
 using weft::test::fault::arm_allocs;
 using weft::test::fault::disarm_allocs;
@@ -29,6 +30,7 @@ using weft::test::fault::disarm_on_exit;
 // make_chan: a failed allocation is weft::error (code failed) naming the capacity, or bad_alloc
 // from the channel object itself; never a half-built channel.
 TEST(AllocFailure, MakeChanFailsCleanlyAtEveryAllocation) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
   for (std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{64}}) {
     for (long n = 1; n <= 20; ++n) {
       disarm_on_exit guard;
@@ -61,6 +63,7 @@ TEST(AllocFailure, MakeChanFailsCleanlyAtEveryAllocation) {
 // whose block allocation fails throws bad_alloc, leaves the value with the caller and loses no
 // value sent before; the channel then goes on.
 TEST(AllocFailure, UnboundedBlockAllocationFailureLosesNothing) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
   for (long n = 1; n <= 6; ++n) {
     disarm_on_exit guard;
     leak_check lc;
@@ -102,6 +105,7 @@ TEST(AllocFailure, UnboundedBlockAllocationFailureLosesNothing) {
 // spawn: a failed allocation while preparing the task throws to the caller, destroys the
 // closure's captures exactly once and leaves the runtime working.
 TEST(AllocFailure, SpawnFailsCleanlyAndTheRuntimeGoesOn) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
   weft::runtime rt(weft::runtime_options{.workers = 2});
   for (long n = 1; n <= 12; ++n) {
     disarm_on_exit guard;
@@ -146,6 +150,7 @@ struct counter {
 // new can throw: std::terminate with no message (not even submit's own "out of memory" fatal).
 // weft::spawn from a thread reaches the same take_from_pool. Enable when fixed.
 TEST(AllocFailure, DISABLED_ActorTellFailsCleanlyAndTheActorGoesOn) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
   weft::runtime rt(weft::runtime_options{.workers = 2});
   leak_check lc;
   {
@@ -172,6 +177,7 @@ TEST(AllocFailure, DISABLED_ActorTellFailsCleanlyAndTheActorGoesOn) {
 // spawn_actor: a failure anywhere in creating the actor throws, leaks nothing, and the runtime
 // can spawn the next one.
 TEST(AllocFailure, SpawnActorFailsCleanly) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
   weft::runtime rt(weft::runtime_options{.workers = 2});
   for (long n = 1; n <= 12; ++n) {
     disarm_on_exit guard;

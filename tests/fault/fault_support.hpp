@@ -67,6 +67,8 @@ void arm_allocs(long n);
 void disarm_allocs();
 /// > 0: the armed failure has not happened (the operation needed fewer allocations).
 long allocations_left();
+/// False where operator new cannot be replaced (ThreadSanitizer): allocation tests skip.
+bool alloc_injection_available();
 
 /// RAII: disarms both injections at scope exit (a failed ASSERT must not leave them armed).
 struct disarm_on_exit {
