@@ -1,6 +1,7 @@
 // The driver of the Relacy models: `weft_relacy_models list`, or
-// `weft_relacy_models run NAME [--iterations N] [--full | --bound K] [--verbose]`. A model passes when Relacy
-// reports what it expects: success for a model, the named failure for a mutation.
+//   weft_relacy_models run NAME [--iterations N] [--full | --bound K] [--verbose]
+// A model passes when Relacy reports what it expects: success for a model, the named failure for a
+// mutation. --full: the full-search scheduler; --bound K: context-bound search with K preemptions.
 #include "model_support.hpp"
 
 #include <cstdlib>

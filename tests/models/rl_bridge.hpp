@@ -79,6 +79,7 @@ class rl_atomic {
   using loc = std::source_location;
 
  public:
+  // relaxed: initialisation, as std::atomic's constructor (publication is the owner's business).
   rl_atomic(T v, loc l = loc::current()) { a_.store(v, rl::mo_relaxed, at(l)); }
   rl_atomic(const rl_atomic&) = delete;
   rl_atomic& operator=(const rl_atomic&) = delete;

@@ -83,6 +83,7 @@ struct waiter_tiny : rl::test_suite<waiter_tiny<P>, 2> {
   basic_waiter_queue<P> q;
   rl::var<int> packet;
   rl::atomic<int> registered;  // test scaffolding: the waker starts once the owner registered
+  // relaxed: initialisation before the threads start.
   void before() { registered($).store(0, rl::mo_relaxed); }
   void thread(unsigned index) {
     using W = basic_waiter<P>;
@@ -93,6 +94,7 @@ struct waiter_tiny : rl::test_suite<waiter_tiny<P>, 2> {
         policy_guard<typename P::lock> g(q_lock);
         q.push(e);
       }
+      // relaxed: a scheduling aid only (the waker waits for the entry); the lock orders it.
       registered($).store(1, rl::mo_relaxed);
       RL_ASSERT(w.wait_until(no_deadline) == W::selected(0));
       RL_ASSERT(packet($).load() == 42);
