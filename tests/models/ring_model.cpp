@@ -259,6 +259,47 @@ struct ring_close_publishes : rl::test_suite<ring_close_publishes<P>, 3> {
   }
 };
 
+// ---- the handles' lifetime (chan_state.hpp P1, P2): the last handle of each side ------------------
+// Two sender handles and one receiver handle. Each sender sends one value (capacity 2: never full;
+// closed if the receiver handle is already gone, the value left intact) and drops its handle; the
+// receiver takes what is there (0-2 values) and drops its handle. The
+// last sender closes; the side that drops last frees the channel (Relacy's heap: a double free or
+// a leak is reported), destroying the values still inside: that destruction must happen-after
+// their construction by any sender (a race on the slot otherwise), and every payload is destroyed
+// exactly once.
+template <class P>
+struct chan_lifetime : rl::test_suite<chan_lifetime<P>, 3> {
+  payload_cells cells;
+  ring<P>* r = nullptr;
+  void before() {
+    g_cells = &cells;
+    g_live_payloads = 0;
+    r = ::new (rl::rl_malloc(sizeof(ring<P>), $)) ring<P>(2);  // one sender, one receiver handle
+    r->acquire_sender();                                         // the second sender handle
+  }
+  void after() { RL_ASSERT(g_live_payloads == 0); }
+  void free_channel() {
+    r->~ring<P>();
+    rl::rl_free(r, $);
+  }
+  void thread(unsigned index) {
+    if (index < 2) {
+      {
+        payload v(static_cast<int>(index) + 1);
+        const status st = r->try_send(v);  // closed once the receiver handle is gone
+        RL_ASSERT(st == status::ok || (st == status::closed && v.v == static_cast<int>(index) + 1));
+      }
+      if (r->release_sender()) free_channel();
+    } else {
+      for (int k = 0; k < 2; ++k) {
+        auto x = r->try_recv();
+        if (!x) break;
+      }
+      if (r->release_receiver()) free_channel();
+    }
+  }
+};
+
 // ---- a capacity-1 ring used once: send, drop the sender, blocking receives --------------------
 // (What the one-shot promise/future was until commit 750da68 replaced it with oneshot_state,
 // modelled in oneshot_model.cpp; still the shape of a cap-1 hand-off followed by a disconnect.)
@@ -303,6 +344,8 @@ WEFT_MUTATION(m_register_publish, waker_register_publish, release);
 WEFT_MUTATION(m_close, ring_close, relaxed);
 WEFT_MUTATION(m_empty_check, ring_empty_check, relaxed);
 WEFT_MUTATION(m_closed_load, ring_closed_load, relaxed);
+WEFT_MUTATION(m_chan_destroy, chan_destroy, relaxed);
+WEFT_MUTATION(m_chan_side_release, chan_side_release, relaxed);
 
 }  // namespace
 
@@ -323,6 +366,12 @@ WEFT_MODEL("ring_close_vs_park", "blocked receiver and blocked sender vs close: 
            test_result_success, ring_close_vs_park<rl_atomics>);
 WEFT_MODEL("ring_close_publishes", "close -> try_recv()==closed and is_closed(): writes before close are visible",
            test_result_success, ring_close_publishes<rl_atomics>);
+WEFT_MODEL("chan_lifetime", "2 senders + 1 receiver drop their handles: one free, after every send; values destroyed once",
+           test_result_success, chan_lifetime<rl_atomics>);
+WEFT_MODEL("mut_chan_destroy", "chan_state destroy_ exchange acq_rel -> relaxed (chan_lifetime)",
+           rl::test_result_data_race, chan_lifetime<m_chan_destroy>);
+WEFT_MODEL("mut_chan_side_release", "chan_state release_sender/receiver fetch_sub acq_rel -> relaxed (chan_lifetime)",
+           rl::test_result_data_race, chan_lifetime<m_chan_side_release>);
 WEFT_MODEL("ring_cap1_send_close", "cap-1 ring: send + disconnect_senders vs blocking recv: value, then closed",
            test_result_success, ring_cap1_send_close<rl_atomics>);
 

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <limits>
 
+#include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/blocking_info.hpp>
 #include <weft/detail/inject.hpp>
@@ -38,7 +39,9 @@ class context_state;
 
 enum class flavor : std::uint8_t { bounded, rendezvous, unbounded, special };
 
-template <class T>
+/// Written over an atomics policy (atomics_policy.hpp) so tests/models can check the lifetime
+/// protocol (P1, P2) with Relacy; every flavor but the bounded ring uses std_atomics.
+template <class T, class Policy = std_atomics>
 class chan_state {
  public:
   chan_state(flavor k, std::size_t senders, std::size_t receivers) noexcept
@@ -64,20 +67,20 @@ class chan_state {
   /// Returns true if the caller must now free the state.
   bool release_sender() noexcept {
     // acq_rel: P1.
-    if (senders_.fetch_sub(1, std::memory_order_acq_rel) != 1) return false;
+    if (senders_.fetch_sub(1, Policy::chan_side_release) != 1) return false;
     disconnect_senders();
     // acq_rel: P2.
-    return destroy_.exchange(true, std::memory_order_acq_rel);
+    return destroy_.exchange(true, Policy::chan_destroy);
   }
   bool release_receiver() noexcept {
     // acq_rel: P1.
-    if (receivers_.fetch_sub(1, std::memory_order_acq_rel) != 1) return false;
+    if (receivers_.fetch_sub(1, Policy::chan_side_release) != 1) return false;
     disconnect_receivers();
     // acq_rel: P2.
-    return destroy_.exchange(true, std::memory_order_acq_rel);
+    return destroy_.exchange(true, Policy::chan_destroy);
   }
   /// True while at least one receiver lives. acquire: pairs with P1's release.
-  bool has_receivers() const noexcept { return receivers_.load(std::memory_order_acquire) != 0; }
+  bool has_receivers() const noexcept { return receivers_.load(Policy::chan_has_receivers) != 0; }
 
   /// The last sender is gone: close (receivers drain, then see closed).
   virtual void disconnect_senders() noexcept = 0;
@@ -85,9 +88,9 @@ class chan_state {
   virtual void disconnect_receivers() noexcept = 0;
 
  private:
-  std::atomic<std::size_t> senders_;
-  std::atomic<std::size_t> receivers_;
-  std::atomic<bool> destroy_;
+  typename Policy::template atomic<std::size_t> senders_;
+  typename Policy::template atomic<std::size_t> receivers_;
+  typename Policy::template atomic<bool> destroy_;
   const flavor kind_;
   const char* name_ = nullptr;  // make_chan's name (static storage); see name()
 };

@@ -59,7 +59,7 @@
 namespace weft::detail {
 
 template <class T, class Policy = std_atomics>
-class bounded_chan final : public chan_state<T> {
+class bounded_chan final : public chan_state<T, Policy> {
   static constexpr bool nothrow_move = std::is_nothrow_move_constructible_v<T>;
   template <class U>
   using atomic = typename Policy::template atomic<U>;
@@ -78,7 +78,7 @@ class bounded_chan final : public chan_state<T> {
  public:
   /// Precondition: cap >= 1. Throws std::bad_alloc (the caller turns it into weft::error).
   explicit bounded_chan(std::size_t cap)
-      : chan_state<T>(flavor::bounded, 1, 1), cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2) {
+      : chan_state<T, Policy>(flavor::bounded, 1, 1), cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2) {
     buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * cap_, std::align_val_t(alignof(slot))));
     for (std::size_t i = 0; i < cap_; ++i) ::new (&buffer_[i].stamp) atomic<std::size_t>(i);
   }

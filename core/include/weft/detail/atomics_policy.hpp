@@ -85,6 +85,14 @@ struct std_atomics {
   /// drop_future()'s fetch_or(future_gone) (P3).
   static constexpr std::memory_order oneshot_future_gone = std::memory_order_acq_rel;
 
+  // ---- chan_state.hpp (handle counts and the free) ----
+  /// release_sender/release_receiver's fetch_sub (chan_state P1).
+  static constexpr std::memory_order chan_side_release = std::memory_order_acq_rel;
+  /// The destroy_ exchange that decides which side frees (chan_state P2).
+  static constexpr std::memory_order chan_destroy = std::memory_order_acq_rel;
+  /// has_receivers()'s load.
+  static constexpr std::memory_order chan_has_receivers = std::memory_order_acquire;
+
   // ---- waker_list.hpp ----
   /// has_waiters()'s load of empty_ (waker_list P1).
   static constexpr std::memory_order waker_has_waiters = std::memory_order_seq_cst;
