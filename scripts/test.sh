@@ -10,7 +10,8 @@
 #             then again on a build with random sched_yield injection (-DWEFT_INJECT_YIELDS=ON,
 #             build/stress-inject; only the stress executables are built)
 #   arm64     cross-built ARM64 (cmake/toolchains/aarch64-linux-gnu.cmake) `unit` label under
-#             qemu-aarch64, twice: outline atomics (preset arm64) and -mno-outline-atomics;
+#             qemu-aarch64: outline atomics (preset arm64, every unit test), then
+#             -mno-outline-atomics on a subset (platform, fault, fuzz replay) to stay affordable;
 #             installs its multiarch packages itself (dpkg --add-architecture arm64)
 # Usage: scripts/test.sh [--quick] [--stage NAME]...   (--quick = release + contract)
 # The last line printed is "N passed, M failed", counting the ctest tests of all stages run
@@ -97,7 +98,7 @@ stage_arm64() {
   fi
   echo "--- arm64, outline atomics (gcc's default)"
   cmake --workflow --preset ci-arm64
-  echo "--- arm64, -mno-outline-atomics"
+  echo "--- arm64, -mno-outline-atomics (subset: weft_platform_tests, weft_fault_tests, weft_chan_fuzz_replay)"
   cmake --workflow --preset ci-arm64-no-outline-atomics
 }
 
