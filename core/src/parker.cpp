@@ -42,10 +42,11 @@ void spin_poll::yield_cpu() noexcept { sched_yield(); }
 namespace {
 
 // ---- adaptive spin admission ----------------------------------------------------------------
-// At most one spinning waiter per core: the others park at once, so waiters never take every
-// core from the threads that would make them ready (W2: 8 threads on 2 cores). The spin budget is
-// short (backoff: ~127 relax instructions, then a few sched_yield), and the yields hand the core
-// to a runnable partner when the machine is oversubscribed. (An earlier estimate of runnable
+// At most one spinning waiter per core past the first free polls (adaptive_spin): the others
+// park after those, so waiters never take every core from the threads that would make them ready
+// (W2: 8 threads on 2 cores). The spin budget is short (spin_poll: 4 us of polling, then a few
+// sched_yield), and the yields hand the core to a runnable partner when the machine is
+// oversubscribed. (An earlier estimate of runnable
 // threads as "threads that ever waited in weft minus threads parked now" counted a thread blocked
 // in join() as runnable forever and switched spinning off for good: bench/README.md, W4.)
 alignas(cache_line_size) std::atomic<std::uint32_t> g_spinners{0};

@@ -777,7 +777,7 @@ task* worker_alloc(worker* w) {
 }
 }  // namespace
 
-task* runtime_impl::take_from_pool() noexcept {
+task* runtime_impl::take_from_pool() {
   std::lock_guard lk(pool_mu_);
   if (pool_free_ == nullptr) grow_pool_locked(this);
   task* t = pool_free_;

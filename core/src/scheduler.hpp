@@ -184,7 +184,7 @@ struct runtime_impl {
   // ---- scheduling entry points (scheduler.cpp) ----
   void inject(task* t) noexcept;
   void wake_one_if_needed() noexcept;
-  task* take_from_pool() noexcept;           // pool_mu_; grows the pool if empty
+  task* take_from_pool();                    // pool_mu_; grows the pool if empty (may throw bad_alloc)
   void give_to_pool(task* first, task* last, std::size_t n) noexcept;
 };
 

@@ -172,17 +172,17 @@ TEST_P(RingThrowingMove, ThrowInASendAtEveryCountLosesNothingAndKeepsTheChannelU
   ring_sweep(GetParam(), false);
 }
 
-// KNOWN BUG (tests/README.md, "Fault injection"): a receive whose move out of the slot throws
+// Was a bug (fixed in session 2, tests/README.md "Fault injection"): a receive whose move out of the slot throws
 // leaves the value in a slot that head has already passed: it is never destroyed (leak_check
 // reports 1 live object at throw #5) and, in the bounded ring, the slot's stamp is never
-// advanced, so the ring sticks once the senders come round to it a lap later. Enable when fixed.
-TEST_P(RingThrowingMove, DISABLED_ThrowInAnyOperationAtEveryCountLosesNothing) {
+// advanced, so the ring stuck once the senders came round to it a lap later.
+TEST_P(RingThrowingMove, ThrowInAnyOperationAtEveryCountLosesNothing) {
   ring_sweep(GetParam(), true);
 }
 
 // Range-for over a closed channel, throw at every count: the loop's exception reaches the caller,
-// a new loop continues with the next value. KNOWN BUG: the receive-side leak above (throw #3).
-TEST_P(RingThrowingMove, DISABLED_RangeForSurvivesAThrowAtEveryCount) {
+// a new loop continues with the next value. (Caught the receive-side leak above at throw #3.)
+TEST_P(RingThrowingMove, RangeForSurvivesAThrowAtEveryCount) {
   constexpr int total = 6;
   for (long n = 1; n <= 40; ++n) {
     disarm_on_exit guard;
@@ -230,11 +230,11 @@ TEST_P(RingThrowingMove, DISABLED_RangeForSurvivesAThrowAtEveryCount) {
 // ---- rendezvous: two threads, every count ------------------------------------------------------
 // Both hand-off directions are hit: receiver-first (the sender moves into the receiver's packet)
 // and sender-first (the receiver moves out of the sender's object).
-// KNOWN BUG (tests/README.md, "Fault injection"): receiver-first, when the sender's move into the
+// Was a bug (fixed in session 2): receiver-first, when the sender's move into the
 // receiver's packet throws, give() wakes the receiver with has_value = false and finish_recv
 // returns `closed` on an open channel: the receiver stops, the next send blocks for ever (this
-// test hangs until its hang catcher). Enable when fixed.
-TEST(RendezvousThrowingMove, DISABLED_EveryThrowPointLosesNothingAndKeepsTheChannelUsable) {
+// test hung until its hang catcher). Now the receiver waits for the next sender.
+TEST(RendezvousThrowingMove, EveryThrowPointLosesNothingAndKeepsTheChannelUsable) {
   constexpr int total = 8;
   for (long n = 1; n <= 40; ++n) {
     disarm_on_exit guard;
@@ -342,8 +342,8 @@ void select_sweep(bool recv_ready) {
 
 TEST(SelectThrowingMove, SendCaseSurvivesAThrowAtEveryCount) { select_sweep(false); }
 
-// KNOWN BUG: the ring's receive-side leak (see RingThrowingMove above) through a receive case
-// (leak_check: 1 live object at throw #4). Enable when fixed.
-TEST(SelectThrowingMove, DISABLED_SendAndRecvCasesSurviveAThrowAtEveryCount) { select_sweep(true); }
+// Was a bug: the ring's receive-side leak (see RingThrowingMove above) through a receive case
+// (leak_check: 1 live object at throw #4).
+TEST(SelectThrowingMove, SendAndRecvCasesSurviveAThrowAtEveryCount) { select_sweep(true); }
 
 }  // namespace

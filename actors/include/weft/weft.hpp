@@ -14,3 +14,7 @@
 #include <weft/sync.hpp>
 #include <weft/resilience.hpp>
 #include <weft/actor.hpp>
+#include <weft/histogram.hpp>
+#include <weft/leak_check.hpp>
+#include <weft/trace.hpp>
+#include <weft/watchdog.hpp>

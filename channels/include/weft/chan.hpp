@@ -103,7 +103,9 @@ status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) 
         return out != status::full;
       };
       // While spinning, poll for a batch of free slots (send_peek), trying at least every 64 polls.
-      std::uint32_t polls = 0;
+      // polls starts at 32: the first forced try comes after 32 polls, within adaptive_spin's
+      // free polls, then every 64.
+      std::uint32_t polls = 32;
       auto poll = [&] { return b->send_peek() || (++polls & 63) == 0; };
       const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s,
                                      poll);
@@ -152,7 +154,9 @@ result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
   };
   // While spinning, a bounded receiver polls only the head slot's stamp (the line the sender
   // writes anyway) instead of re-reading tail, which the sender's CAS would have to steal back.
-  std::uint32_t polls = 0;
+  // polls starts at 32, as in do_send: an exact try within adaptive_spin's free polls, so a
+  // closed, drained channel is seen before any registration.
+  std::uint32_t polls = 32;
   auto poll = [&] {
     if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) return f->recv_peek() || (++polls & 63) == 0;
     else return true;

@@ -98,7 +98,7 @@ class recv_case final : public select_case {
     chan_state<T>* s = checked_state(rx_);
     if (s->kind() == flavor::rendezvous) {
       out_ = rendezvous_chan<T>::finish_recv(packet_);
-      return true;
+      return out_.code() != status::empty;  // empty: the sender's move threw; retry the select
     }
     return try_fire(nullptr);
   }

@@ -157,9 +157,11 @@ class blocking_note {
 
 /// Spins before registering (ring flavors only: they can make progress without a partner
 /// registering). Spin mode spins until done, the deadline or the context's end; adaptive spins a
-/// bounded budget when admitted; tasks and park mode skip it. Returns true if `done()` did.
+/// short budget (adaptive_spin: a few free polls, the rest when admitted); tasks and park mode
+/// skip it. Returns true if `done()` did. An exception from done() (a throwing move of T inside
+/// try_send/try_recv) passes through to the caller.
 template <class Done>
-bool spin_phase(Done&& done, time_point deadline, context_state* ctx) noexcept;
+bool spin_phase(Done&& done, time_point deadline, context_state* ctx);
 
 /// The outcome of a context check inside a wait: ok (go on) or the context's err().
 status context_err(context_state* ctx) noexcept;
@@ -203,7 +205,7 @@ template <class TryOnce, class IsReady, class Poll>
 }
 
 template <class Done>
-bool spin_phase(Done&& done, time_point deadline, context_state* ctx) noexcept {
+bool spin_phase(Done&& done, time_point deadline, context_state* ctx) {
   if (in_task()) return false;
   switch (this_thread::get_wait_strategy()) {
     case wait_strategy::park:

@@ -108,13 +108,15 @@ class bounded_chan final : public chan_state<T, Policy> {
     backoff b;
     // relaxed: a starting guess; the CAS below validates it.
     std::size_t tail = tail_.load(std::memory_order_relaxed);
+    // We load this slot's stamp, then write it: fetch its line writable at once (first attempt
+    // only: a retry may be racing another sender's commit on it).
+    prefetch_for_write(&buffer_[tail & (mark_bit_ - 1)]);
     for (;;) {
       if (tail & mark_bit_) return status::closed;
       const std::size_t index = tail & (mark_bit_ - 1);
       const std::size_t lap = tail & ~(one_lap_ - 1);
       const std::size_t next = index + 1 < cap_ ? tail + 1 : lap + one_lap_;
       slot& s = buffer_[index];
-      prefetch_for_write(&s);  // we load its stamp, then write it: fetch it writable at once
       // acquire: P1 (the receiver that freed this slot has finished reading it).
       const std::size_t stamp = s.stamp.load(Policy::ring_free_stamp_load);
       if (stamp == tail) {
@@ -174,14 +176,22 @@ class bounded_chan final : public chan_state<T, Policy> {
               continue;
             }
           }
-          T* p = s.value();
-          result<T> out(std::move(*p));
-          p->~T();
-          // release: P1 (the slot is free for the sender one lap later). The wake-up check below
-          // is ordered by the head CAS (P2).
-          s.stamp.store(head + one_lap_, Policy::ring_free_publish);
-          senders_.notify_one();
-          return out;
+          // The value leaves the slot, is destroyed there and the slot is freed on every way
+          // out, also when T's move throws (the exception reaches the receiver; the value,
+          // which cannot be moved out, is destroyed in place and the ring stays usable).
+          struct free_slot {
+            bounded_chan* c;
+            slot& s;
+            std::size_t free_stamp;
+            ~free_slot() {
+              s.value()->~T();
+              // release: P1 (the slot is free for the sender one lap later). The wake-up check
+              // below is ordered by the head CAS (P2).
+              s.stamp.store(free_stamp, Policy::ring_free_publish);
+              c->senders_.notify_one();
+            }
+          } done{this, s, head + one_lap_};
+          return result<T>(std::move(*s.value()));
         }
         b.spin();
       } else if (stamp == head) {

@@ -65,15 +65,17 @@ struct rendezvous_packet {
 /// A blocked send's or receive's waiter, packet and list entry together on one aligned block of
 /// its stack: the waker reads the entry, claims the waiter, writes the packet and releases the
 /// waiter, and the owner (spinning on released_) reads it all back, in as few line transfers
-/// as the hand-off allows. Hot fields first: waiter, then packet, then the entry.
+/// as the hand-off allows. The waiter (24 bytes) and the entry's fields the waker reads (w, op,
+/// packet, prev, next) share the first 64-byte line (select_one prefetches it writable, then
+/// CASes the waiter); the entry's `linked` flag and the packet follow.
 template <class T>
 struct alignas(cache_line_size) rendezvous_frame {
   explicit rendezvous_frame(parker& pk) noexcept : w(pk) {}
   rendezvous_frame(const rendezvous_frame&) = delete;
   rendezvous_frame& operator=(const rendezvous_frame&) = delete;
   waiter w;
+  waker_entry e{&w, 0, nullptr};
   rendezvous_packet<T> p;
-  waker_entry e{&w, 0, &p};
 };
 
 template <class T>
@@ -190,13 +192,17 @@ class rendezvous_chan final : public chan_state<T> {
   /// Selected side's completion, sender: wait until the receiver has moved the value out.
   static void finish_send(packet& p) noexcept { p.wait_ready(); }
   /// Selected side's completion, receiver: wait for the value, then move it out of the packet.
+  /// `empty`: the sender's move into the packet threw (the exception went to the sender):
+  /// nothing was delivered and the receive must wait again.
   static result<T> finish_recv(packet& p) {
     p.wait_ready();
-    if (!p.has_value) return status::closed;  // unreachable unless the sender's move threw
-    T* v = p.slot_value();
-    result<T> out(std::move(*v));
-    v->~T();
-    return out;
+    if (!p.has_value) return status::empty;
+    // The packet's value is destroyed on every way out, also when T's move throws.
+    struct destroy {
+      T* v;
+      ~destroy() { v->~T(); }
+    } done{p.slot_value()};
+    return result<T>(std::move(*done.v));
   }
 
  private:
@@ -276,6 +282,7 @@ template <class T>
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
+    e.packet = &p;
     p.src = &v;
     if (!c.register_sender(e)) {  // a receiver waits, or closed: complete at once
       if (status st = c.try_send(v); st != status::full) return st;
@@ -311,6 +318,7 @@ template <class T>
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
+    e.packet = &p;
     if (!c.register_receiver(e)) {  // a sender waits, or closed
       result<T> r = c.try_recv();
       if (r.code() != status::empty) return r;
@@ -323,7 +331,11 @@ template <class T>
     }
     const std::uintptr_t s = w.wait_until(d);
     if (ctx != nullptr) context_unregister(ctx, ce);
-    if (s == waiter::selected(0)) return rendezvous_chan<T>::finish_recv(p);
+    if (s == waiter::selected(0)) {
+      result<T> r = rendezvous_chan<T>::finish_recv(p);
+      if (r.code() != status::empty) return r;
+      continue;  // the sender's move threw: nothing arrived, wait for the next sender
+    }
     c.unregister_receiver(e);
     result<T> r = c.try_recv();
     if (r.code() != status::empty) return r;

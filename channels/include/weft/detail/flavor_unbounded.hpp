@@ -298,19 +298,26 @@ class unbounded_chan final : public chan_state<T> {
     s.wait_written();
     bool skip = false;
     if constexpr (!nothrow_move) skip = s.poisoned;
-    result<T> out = skip ? result<T>(status::empty) : take_value(s);
-    // Block reclamation (I2).
-    if (offset + 1 == block_cap) {
-      block::destroy_from(*this, blk, 0);
-    } else if ((s.state.fetch_or(read, std::memory_order_acq_rel) & destroy) != 0) {  // acq_rel: P4
-      block::destroy_from(*this, blk, offset + 1);
+    {
+      // Block reclamation (I2) on every way out, also when T's move throws in take_value.
+      struct reclaim {
+        unbounded_chan& c;
+        block* blk;
+        std::size_t offset;
+        slot& s;
+        ~reclaim() {
+          if (offset + 1 == block_cap) {
+            block::destroy_from(c, blk, 0);
+          } else if ((s.state.fetch_or(read, std::memory_order_acq_rel) & destroy) != 0) {  // acq_rel: P4
+            block::destroy_from(c, blk, offset + 1);
+          }
+        }
+      } done{*this, blk, offset, s};
+      if (!skip) return take_value(s);
     }
-    if (skip) {
-      // A poisoned slot delivered nothing: try the next one.
-      (void)head;
-      return try_recv();
-    }
-    return out;
+    // A poisoned slot delivered nothing: try the next one.
+    (void)head;
+    return try_recv();
   }
 
   // One drained block is kept for the next one the senders need, so a steady stream allocates
@@ -334,11 +341,13 @@ class unbounded_chan final : public chan_state<T> {
     if (!spare_.compare_exchange_strong(expected, b, std::memory_order_release, std::memory_order_relaxed)) delete b;
   }
 
+  /// Moves the value out and destroys it in the slot, also when the move throws.
   static result<T> take_value(slot& s) noexcept(nothrow_move) {
-    T* p = s.value();
-    result<T> out(std::move(*p));
-    p->~T();
-    return out;
+    struct destroy {
+      T* p;
+      ~destroy() { p->~T(); }
+    } done{s.value()};
+    return result<T>(std::move(*done.p));
   }
 
   alignas(cache_line_size) position head_;  // receivers: index by CAS, blk by the last-slot reader

@@ -32,6 +32,7 @@
 #include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/inject.hpp>
 #include <weft/detail/spin_lock.hpp>
+#include <weft/detail/platform.hpp>
 #include <weft/detail/waiter.hpp>
 
 namespace weft::detail {
@@ -77,6 +78,9 @@ class basic_waiter_queue {
   /// are unlinked too: they can never be selected again. Returns nullptr if none.
   waker_entry* select_one(const waiter* self) noexcept {
     waker_entry* e = head_;
+    // We read the entry, then CAS its waiter (a blocked send/recv keeps both on one line of its
+    // frame): fetch that line writable at once, not shared and then upgraded.
+    if (e != nullptr) prefetch_for_write(e);
     while (e != nullptr) {
       waker_entry* next = e->next;
       if (e->w != self) {

@@ -112,25 +112,27 @@ void end_spin() noexcept;
 /// between two running threads land within them (W3/W4: a few hundred ns), and skipping the
 /// admission counter's two read-modify-writes on a line shared by every waiting thread keeps
 /// that line out of each hand-off. Longer spins need admission (at most one spinner per core).
+/// An exception from pred() (a throwing move inside a channel's try_once) passes through; the
+/// admission is given back on every way out.
 template <class Pred>
-bool adaptive_spin(Pred&& pred, time_point deadline) noexcept {
+bool adaptive_spin(Pred&& pred, time_point deadline) noexcept(noexcept(pred())) {
   constexpr std::uint32_t free_polls = 32;
+  struct admission {
+    bool held = false;
+    ~admission() {
+      if (held) end_spin();
+    }
+  } adm;
   spin_poll sp;
-  bool admitted = false, ok = false;
   for (std::uint32_t i = 1;; ++i) {
-    if (pred()) {
-      ok = true;
-      break;
-    }
+    if (pred()) return true;
     if (i == free_polls) {
-      if (!try_begin_spin()) break;
-      admitted = true;
+      if (!try_begin_spin()) return false;
+      adm.held = true;
     }
-    if (!sp.next()) break;
-    if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) break;
+    if (!sp.next()) return false;
+    if ((i & 15) == 0 && deadline != no_deadline && clock::now() >= deadline) return false;
   }
-  if (admitted) end_spin();
-  return ok;
 }
 
 }  // namespace weft::detail

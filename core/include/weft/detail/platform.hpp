@@ -40,10 +40,14 @@ inline void cpu_relax() noexcept {
 
 /// Asks for the cache line of `p` in a writable (exclusive) state ahead of a load-then-store to
 /// it: one coherence transaction instead of two (a shared fetch, then an upgrade) when another
-/// core wrote the line last. A hint only. x86-64: PREFETCHW (0F 0D /1), which CPUs without it
-/// execute as a NOP; ARM64: PRFM PSTL1KEEP.
+/// core wrote the line last. A hint only. x86-64: PREFETCHW (0F 0D /1): every AMD64 CPU and
+/// Intel since Broadwell implement it, Core 2 to Haswell execute it as a NOP; only NetBurst
+/// (Pentium 4 era) x86-64 CPUs fault on it: build with -DWEFT_NO_PREFETCHW for those.
+/// ARM64: PRFM PSTL1KEEP.
 inline void prefetch_for_write(const void* p) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(WEFT_NO_PREFETCHW)
+  (void)p;
+#elif defined(__x86_64__) || defined(__i386__)
   asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
 #elif defined(__aarch64__)
   asm volatile("prfm pstl1keep, %0" : : "Q"(*static_cast<const char*>(p)));

@@ -87,7 +87,20 @@ class basic_waiter {
   /// Waker side, after a successful try_select (and any hand-off): unparks the owner and hands
   /// the waiter back. The waiter may be gone as soon as this returns.
   void wake() noexcept {
-    parker_->unpark();
+    parker_type* const p = parker_;
+    if constexpr (requires { p->owner_task(); }) {
+      if (p->owner_task() == nullptr) {
+        // A thread parker is never freed (a type-stable pool), so it may be unparked after the
+        // waiter is released: the owner, woken by the token, then finds everything final in
+        // one read of the waiter's line instead of racing the released_ store. A token that
+        // arrives after the owner returned is a spurious wake-up of its next park (it loops).
+        // release: P3.
+        released_.store(true, Policy::waiter_release_store);
+        p->unpark();
+        return;
+      }
+    }
+    p->unpark();
     WEFT_INJECT_YIELD();  // unparked, waiter not yet released (the owner waits for released_)
     // release: P3.
     released_.store(true, Policy::waiter_release_store);
