@@ -1,5 +1,6 @@
-// The actor's slow paths: the runner (run loop, restart, the end), stop(), submission to the
-// runtime, and monitors. The protocol (word layout, I1-I5, P1-P4) is in
+// The actor's slow paths: the runner (run loop, restart, the end), stop(), the reservation that
+// finds the actor idle and the runner's task (taken before that reservation, submitted after the
+// push: I6), and monitors. The protocol (word layout, I1-I6, P1-P4) is in
 // <weft/detail/actor_state.hpp>; this file keeps to it.
 //
 // Monitors are a lock-free stack of nodes, each holding the sender of one monitor's channel
@@ -20,9 +21,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
+#include <new>
 #include <ostream>
+#include <type_traits>
 #include <utility>
 
 #include <weft/detail/backoff.hpp>
@@ -68,12 +69,6 @@ void tell_monitor(monitor_node* m, bool failed, const std::exception_ptr& error)
   // A fresh channel of capacity 1: try_send succeeds, or returns closed if the receiver is gone.
   (void)m->tx.try_send(exit_info{failed ? exit_reason::failed : exit_reason::stopped, error});
   delete m;  // destroys the sender: the channel closes after the value
-}
-
-[[noreturn, gnu::cold]] void fatal(const char* what) noexcept {
-  std::fprintf(stderr, "weft: actor: %s\n", what);
-  std::fflush(stderr);
-  std::abort();
 }
 
 }  // namespace
@@ -125,31 +120,95 @@ struct runner_closure {
   void operator()() noexcept { actor_runner::run(actor); }
 };
 
-void actor_core::submit() noexcept {
+// The runtime's primitive under weft::spawn, in its two halves (core/include/weft/detail/task.hpp):
+// no future to allocate (nobody waits for a runner), the closure in place on the pooled task's
+// stack. prepare_task is the half that can fail (bad_alloc when the task pool must grow); it runs
+// before the CAS that makes the caller responsible for a runner, submit_task after it (I6).
+task_handle actor_core::prepare_runner() {
+  runtime& rt = runtime_ != nullptr ? *runtime_ : default_runtime();
+  task_handle h = prepare_task(rt, sizeof(runner_closure), alignof(runner_closure), source_location::current());
+  static_assert(std::is_nothrow_copy_constructible_v<runner_closure>, "building the closure cannot fail");
+  ::new (h.storage_) runner_closure{this};  // holds no reference until submit_runner
+  return h;
+}
+
+void actor_core::submit_runner(task_handle h) noexcept {
   add_ref();  // the runner's reference, released when its run ends
-  try {
-    // The runtime's primitive under weft::spawn: no future to allocate (nobody waits for a
-    // runner), the closure in place on the pooled task's stack.
-    runtime& rt = runtime_ != nullptr ? *runtime_ : default_runtime();
-    spawn_closure(rt, runner_closure{this}, source_location::current());
-  } catch (...) {
-    // The actor is `scheduled` with messages queued and no runner: it would hang silently.
-    fatal("could not submit the runner task (out of memory)");
+  submit_task(h, &invoke_and_destroy<runner_closure>);
+}
+
+/// The slow half of reserve(): the actor looked idle. The runner's task is taken first, while
+/// nothing is reserved, so a bad_alloc leaves the actor and the message as they were (I6). If
+/// meanwhile another sender (or stop()) moved the actor out of idle, the task goes back and the
+/// reservation is an ordinary one; if the actor goes idle again before our CAS, we take a task
+/// again.
+reservation actor_core::reserve_idle() {
+  task_handle h{nullptr, nullptr};
+  // relaxed: a first guess for the CAS, which validates it.
+  std::uint64_t w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    const bool idle = actor_word::run(w) == run_state::idle;
+    if (h.task_ != nullptr && (!idle || actor_word::is_closed(w))) {
+      abandon_task(h);  // someone else scheduled the runner (or closed the actor)
+      h = task_handle{nullptr, nullptr};
+    }
+    if (actor_word::is_closed(w)) return {status::closed, {nullptr, nullptr}};
+    if (capacity_ != 0 && actor_word::queued(w) >= capacity_) return {status::full, {nullptr, nullptr}};
+    if (idle && h.task_ == nullptr) {
+      h = prepare_runner();  // may throw: nothing is reserved yet
+      // relaxed: a fresh guess (taking the task may have taken a while), validated by the CAS.
+      w = word_.load(std::memory_order_relaxed);
+      continue;
+    }
+    std::uint64_t next = w + actor_word::queued_one;
+    if (idle) next = actor_word::with_run(next, run_state::scheduled);
+    // acquire on success: P1 (when idle: a runner that went idle published its behaviour writes
+    // and we submit the next runner; otherwise not needed, but this is the slow path). relaxed
+    // on failure: we only retry with the new value.
+    if (word_.compare_exchange_weak(w, next, std::memory_order_acquire, std::memory_order_relaxed))
+      return {status::ok, h};
   }
 }
 
 void actor_core::stop() noexcept {
+  task_handle h{nullptr, nullptr};  // the runner's task when the actor is idle (I6)
+  bool no_task = false;             // taking it failed: end the actor here (see below)
   // relaxed: a first guess for the CAS, which validates it.
   std::uint64_t w = word_.load(std::memory_order_relaxed);
   for (;;) {
-    if (actor_word::is_closed(w)) return;
     const bool was_idle = actor_word::run(w) == run_state::idle;
+    if (h.task_ != nullptr && (!was_idle || actor_word::is_closed(w))) {
+      abandon_task(h);  // a sender scheduled the runner meanwhile: it will see closed and end
+      h = task_handle{nullptr, nullptr};
+    }
+    if (actor_word::is_closed(w)) return;
+    if (was_idle && h.task_ == nullptr && !no_task) {
+      try {
+        h = prepare_runner();
+      } catch (...) {
+        no_task = true;
+      }
+      // relaxed: a fresh guess, validated by the CAS.
+      w = word_.load(std::memory_order_relaxed);
+      continue;
+    }
     std::uint64_t next = w | actor_word::closed_bit;
     if (was_idle) next = actor_word::with_run(next, run_state::scheduled);  // the runner will end it
-    // acquire on success: P1 when we submit (the previous runner's writes). relaxed on failure:
-    // retry with the fresh value.
+    // acquire on success: P1 when we submit or end the actor here (the previous runner's
+    // writes). relaxed on failure: retry with the fresh value.
     if (word_.compare_exchange_weak(w, next, std::memory_order_acquire, std::memory_order_relaxed)) {
-      if (was_idle) submit();
+      if (!was_idle) return;
+      if (h.task_ != nullptr) {
+        submit_runner(h);
+        return;
+      }
+      // No runner task could be had (out of memory) and stop() must not fail (~actor_ref calls
+      // it): the stopper does the runner's last step itself (I6). Our CAS moved the actor to
+      // closed + scheduled with queued == 0 (I2): no runner exists, none will be submitted (only
+      // a CAS from idle submits one) and no reservation succeeds (I4), so we own the behaviour
+      // as a runner would, ordered after the last runner by the CAS's acquire (P1). The
+      // behaviour is then destroyed on the stopper's thread or task instead of the runtime's.
+      actor_runner::finish(this, nullptr);
       return;
     }
   }

@@ -142,35 +142,161 @@ struct counter {
   int operator()(int) const { return n; }
 };
 
-// tell: the mailbox node allocation fails -> bad_alloc (or a weft::error), the message is not
-// delivered and not leaked; the actor goes on and has handled exactly the accepted messages.
-// KNOWN BUG (tests/README.md, "Fault injection"): when the runtime's task pool is empty, tell ->
-// actor_core::submit -> prepare_task -> runtime_impl::take_from_pool, which is declared noexcept
-// (core/src/scheduler.cpp:780) but grows the pool with stack_pool::allocate_slab, whose operator
-// new can throw: std::terminate with no message (not even submit's own "out of memory" fatal).
-// weft::spawn from a thread reaches the same take_from_pool. Enable when fixed.
-TEST(AllocFailure, DISABLED_ActorTellFailsCleanlyAndTheActorGoesOn) {
-  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
-  weft::runtime rt(weft::runtime_options{.workers = 2});
+// What a sweep of armed tells did (sweep_tells).
+struct tell_sweep {
+  int accepted = 0;             // tells that returned ok
+  int failed = 0;               // tells that threw bad_alloc
+  int failed_after_node = 0;    // ... at allocation 2 or later: past the message node (the first)
+};
+
+// Tells tracked_move_only(1) to `a` from the calling thread or task with the n-th allocation
+// failing, n = 1, 2, ... until a tell needs fewer than n allocations (or max_n). Each tell that
+// fails must throw bad_alloc, leave the message with the caller and enqueue nothing.
+template <class B>
+tell_sweep sweep_tells(const weft::actor_ref<B>& a, long max_n = 400) {
+  tell_sweep s;
+  for (long n = 1; n <= max_n; ++n) {
+    disarm_on_exit guard;
+    tracked_move_only v(1);
+    const std::size_t queued_before = a.mailbox_size();
+    bool threw = false;
+    status st = status::failed;
+    arm_allocs(n);
+    try {
+      st = a.tell(std::move(v));
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    const bool done = allocations_left() > 0;
+    disarm_allocs();
+    if (threw) {
+      ++s.failed;
+      if (n >= 2) ++s.failed_after_node;
+      EXPECT_FALSE(v.is_moved_from()) << "a tell that failed must leave the message with the caller (n " << n << ")";
+      EXPECT_EQ(v.value(), 1);
+      if (s.accepted == 0) {
+        EXPECT_EQ(a.mailbox_size(), queued_before) << "a failed tell enqueued something";
+      }
+    } else {
+      EXPECT_EQ(st, status::ok);
+      ++s.accepted;
+    }
+    if (done) break;
+  }
+  return s;
+}
+
+// tell: the mailbox node allocation fails, or (the actor is idle and the runtime's task pool is
+// empty, as it is in a fresh runtime) growing the pool for the runner's task fails -> bad_alloc,
+// the message is not delivered and not leaked, the actor is left idle; it goes on and has handled
+// exactly the accepted messages. Was tests/README.md "Fault injection" bug 3: the runner's
+// submission came after the message was enqueued and the process stopped with "could not submit
+// the runner task (out of memory)".
+void tell_fails_cleanly_and_the_actor_goes_on(std::size_t workers) {
+  weft::runtime rt(weft::runtime_options{.workers = workers});
   leak_check lc;
   {
     auto a = weft::spawn_actor<counter>(rt, weft::actor_options{});
-    int accepted = 0;
-    for (long n = 1; n <= 8; ++n) {
-      disarm_on_exit guard;
-      arm_allocs(n);
-      try {
-        if (a.tell(tracked_move_only(1)) == status::ok) ++accepted;
-      } catch (const std::bad_alloc&) {
-      } catch (const weft::error&) {
-      }
-      disarm_allocs();
-    }
+    auto exit = a.monitor();
+    const tell_sweep s = sweep_tells(a);
+    EXPECT_GE(s.failed_after_node, 1) << "the sweep never reached the runner's task (the pool was not empty?)";
+    EXPECT_EQ(s.accepted, 1) << "the sweep ends at the first tell that needed no more allocations";
+    // The actor goes on: more tells and an ask, and it has handled exactly the accepted ones.
+    constexpr int more = 100;
+    for (int i = 0; i < more; ++i) ASSERT_EQ(a.tell(tracked_move_only(1)), status::ok);
     auto r = a.ask(0).get();
     ASSERT_TRUE(static_cast<bool>(r));
-    EXPECT_EQ(*r, accepted) << "the actor handled exactly the accepted tells";
-    EXPECT_GE(accepted, 1);
+    EXPECT_EQ(*r, s.accepted + more) << "the actor handled exactly the accepted tells";
     a.stop();
+    auto e = exit.recv();
+    ASSERT_TRUE(static_cast<bool>(e));
+    EXPECT_EQ(e->reason, weft::exit_reason::stopped);
+  }
+}
+
+TEST(AllocFailure, ActorTellFailsCleanlyAndTheActorGoesOn) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
+  tell_fails_cleanly_and_the_actor_goes_on(2);
+}
+
+TEST(AllocFailure, ActorTellFailsCleanlyAndTheActorGoesOnWithOneWorker) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
+  tell_fails_cleanly_and_the_actor_goes_on(1);
+}
+
+// The same from a task on the runtime's only worker, where the runner's task comes from the
+// worker's own cache (refilled from the pool, which grows when empty): filler tasks that stay
+// blocked take one pooled task each, so after a few dozen the pool runs dry and an armed tell
+// to the idle actor must grow it. Before each armed tell the teller waits until the previous
+// runner has ended (tasks_live back to the teller and its fillers), so the actor is idle.
+TEST(AllocFailure, ActorTellFromATaskFailsCleanlyWhenThePoolMustGrow) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
+  weft::runtime rt(weft::runtime_options{.workers = 1});
+  leak_check lc;
+  {
+    auto a = weft::spawn_actor<counter>(rt, weft::actor_options{});
+    tell_sweep total;
+    auto teller = weft::spawn(rt, [&] {
+      auto [hold_tx, hold_rx] = weft::make_chan<int>(0);
+      std::vector<weft::future<void>> fillers;
+      for (int k = 0; k < 300 && total.failed_after_node == 0; ++k) {
+        // The previous runner must have ended (its task back in the cache) before the next
+        // filler takes one, else the filler's spawn, not the armed tell, would refill the cache.
+        while (weft::stats(rt).tasks_live > fillers.size() + 1) weft::yield();
+        fillers.push_back(weft::spawn(rt, [rx = hold_rx]() mutable { (void)rx.recv(); }));
+        const tell_sweep s = sweep_tells(a);
+        total.accepted += s.accepted;
+        total.failed += s.failed;
+        total.failed_after_node += s.failed_after_node;
+      }
+      hold_tx.close();
+      for (auto& f : fillers) EXPECT_TRUE(static_cast<bool>(f.get()));
+    });
+    ASSERT_TRUE(static_cast<bool>(teller.get()));
+    EXPECT_GE(total.failed_after_node, 1) << "no armed tell had to grow the task pool; accepted " << total.accepted << " failed " << total.failed;
+    auto r = a.ask(0).get();
+    ASSERT_TRUE(static_cast<bool>(r));
+    EXPECT_EQ(*r, total.accepted) << "the actor handled exactly the accepted tells";
+    a.stop();
+  }
+}
+
+// stop() and dropping the last actor_ref must not fail: when an idle actor is stopped and no
+// runner task can be had (the pool is empty and growing it fails), the stopper ends the actor
+// itself: the behaviour is destroyed once, the monitors are told `stopped`, nothing leaks.
+struct holder {
+  tracked_move_only kept{7};
+  void operator()(int) {}
+};
+
+TEST(AllocFailure, StoppingAnIdleActorWithoutMemoryStillEndsIt) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
+  weft::runtime rt(weft::runtime_options{.workers = 2});  // its pool stays empty until a stop succeeds
+  leak_check lc;
+  for (bool by_drop : {false, true}) {
+    for (long n = 1; n <= 400; ++n) {
+      disarm_on_exit guard;
+      weft::actor_ref<holder> a = weft::spawn_actor<holder>(rt, weft::actor_options{});
+      auto exit = a.monitor();
+      lc.expect_live(1);  // the behaviour's tracked member
+      arm_allocs(n);
+      if (by_drop) {
+        weft::actor_ref<holder> last = std::move(a);  // destroyed here: the last handle stops the actor
+      } else {
+        a.stop();
+      }
+      const bool done = allocations_left() > 0;
+      disarm_allocs();
+      auto e = exit.recv();  // at once when the stopper ended it; else when the runner has
+      ASSERT_TRUE(static_cast<bool>(e)) << "n " << n;
+      EXPECT_EQ(e->reason, weft::exit_reason::stopped);
+      EXPECT_EQ(e->error, nullptr);
+      lc.expect_live(0);  // the behaviour was destroyed
+      if (a) {
+        EXPECT_EQ(a.tell(1), status::closed);
+      }
+      if (done) break;
+    }
   }
 }
 

@@ -24,8 +24,10 @@
 // Allocation: one node per message (operator new; a per-thread node pool exists but is off, see
 // detail/node_pool.hpp), plus the one-shot state for ask; the runner task is spawned when an
 // idle actor receives a message (after answering an ask a runner lingers one yield before going
-// idle, so an asker that asks again at once finds it running). An idle actor owns no stack: it costs its state (a few
-// cache lines plus B) only.
+// idle, so an asker that asks again at once finds it running). The node and the runner's task
+// are both taken before the message is enqueued, so a tell or ask that runs out of memory
+// throws std::bad_alloc and changes nothing. An idle actor owns no stack: it costs its state (a
+// few cache lines plus B) only.
 //
 // Guarantees: messages from one sender are handled in the order sent, and messages whose tells
 // are ordered by happens-before (from any threads or tasks) are handled in that order; every
@@ -163,7 +165,10 @@ class actor_ref {
 
   /// Enqueues m for the handler `Behavior::operator()(M)`. Returns ok, closed (stopped or
   /// ended) or full (bounded mailbox at capacity). Never blocks. On any status but ok, m is left
-  /// untouched (an rvalue is not moved from).
+  /// untouched (an rvalue is not moved from). Throws std::bad_alloc when memory runs out (the
+  /// message node, or the runner's task of an idle actor): then too m is untouched, nothing was
+  /// enqueued, and the actor goes on as if this tell had not happened. Throws what M's
+  /// constructor throws (the message is then not delivered).
   /// Memory ordering: everything the caller did before a tell() that returned ok is visible to
   /// the handler that handles the message.
   template <class M>
@@ -176,12 +181,12 @@ class actor_ref {
       using node = detail::tell_node<Behavior, std::decay_t<M>>;
       detail::actor_core* s = checked("actor_ref::tell on an empty handle (default-constructed or moved from)");
       void* raw = detail::allocate_node<node>();
-      const detail::reservation r = s->reserve();
+      const detail::reservation r = reserve_for<node>(s, raw);
       if (r.code != status::ok) [[unlikely]] {
         detail::free_node<node>(raw);
         return r.code;
       }
-      s->commit(construct_node<node>(raw, s, r.submit, std::forward<M>(m)), r.submit);
+      s->commit(construct_node<node>(raw, s, r, std::forward<M>(m)), r);
       return status::ok;
     } else {
       return status::closed;
@@ -191,7 +196,8 @@ class actor_ref {
   /// Enqueues m and returns a future of the handler's result (future<void> for a void handler).
   /// The future completes with the value; `failed` (the handler threw; exception() holds it);
   /// `broken` (the actor ended before handling it); at once with `closed` (stopped or ended) or
-  /// `full` (bounded mailbox at capacity; m is then left untouched). Never blocks.
+  /// `full` (bounded mailbox at capacity; m is then left untouched). Never blocks. Throws
+  /// std::bad_alloc as tell() does (m untouched, nothing enqueued).
   /// Memory ordering: as tell(); and everything the handler did is visible to whoever gets the
   /// future's value (set_value -> get).
   template <class M>
@@ -206,13 +212,13 @@ class actor_ref {
       using node = detail::ask_node<Behavior, std::decay_t<M>, R>;
       detail::actor_core* s = checked("actor_ref::ask on an empty handle (default-constructed or moved from)");
       void* raw = detail::allocate_node<node>();
-      const detail::reservation r = s->reserve();
+      const detail::reservation r = reserve_for<node>(s, raw);
       if (r.code != status::ok) [[unlikely]] {
         detail::free_node<node>(raw);
         detail::complete_with(p, f, r.code);
         return std::move(f);
       }
-      s->commit(construct_node<node>(raw, s, r.submit, std::forward<M>(m), std::move(p)), r.submit);
+      s->commit(construct_node<node>(raw, s, r, std::forward<M>(m), std::move(p)), r);
     }
     return std::move(f);
   }
@@ -250,14 +256,28 @@ class actor_ref {
     return state_;
   }
 
+  /// Reserves a slot for the node whose storage is `raw`. If the reservation throws (the actor
+  /// was idle and its runner's task could not be taken: bad_alloc), frees `raw` and rethrows:
+  /// nothing was reserved and the message was not touched (I6 of actor_state.hpp).
+  template <class Node>
+  static detail::reservation reserve_for(detail::actor_core* s, void* raw) {
+    try {
+      return s->reserve();
+    } catch (...) {
+      detail::free_node<Node>(raw);
+      throw;
+    }
+  }
+
   /// Constructs the node in `raw`. If the message's constructor throws, the reserved slot still
   /// gets a node (a tombstone, I5 of actor_state.hpp) and the exception propagates.
   template <class Node, class... A>
-  static detail::message_node* construct_node(void* raw, detail::actor_core* s, bool submit, A&&... a) {
+  static detail::message_node* construct_node(void* raw, detail::actor_core* s, const detail::reservation& r,
+                                              A&&... a) {
     try {
       return ::new (raw) Node(std::forward<A>(a)...);
     } catch (...) {
-      s->commit(::new (raw) detail::tombstone_node<Node>(), submit);
+      s->commit(::new (raw) detail::tombstone_node<Node>(), r);
       throw;
     }
   }

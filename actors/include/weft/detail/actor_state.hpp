@@ -6,8 +6,12 @@
 // of the constructor arguments it is rebuilt from on restart.
 //
 // Scheduling. A sender reserves a mailbox slot with one CAS on `word_` that also checks `closed`
-// and the capacity; if that CAS moved the actor from `idle` to `scheduled`, the sender pushes
-// its node and then submits one runner task. The runner pops and handles messages (a batch at a
+// and the capacity. A sender that finds the actor `idle` first takes the runner's task from the
+// runtime (prepare_task: the only step of a tell that may fail for lack of memory, bad_alloc when
+// the task pool must grow; it fails before anything is reserved, so nothing needs undoing), then
+// CASes `idle` -> `scheduled`, pushes its node and submits that task (a submission allocates
+// nothing). A sender that finds the actor scheduled or running takes no task: the common tell is
+// one CAS and one exchange, as before. The runner pops and handles messages (a batch at a
 // time, yielding between batches), decrementing the count as it pops; when the count is zero it
 // CASes `running` -> `idle` and returns, giving its fiber back: an idle actor holds no stack. The
 // count and the run state share one word, so "the runner went idle" and "a sender saw the runner
@@ -31,9 +35,16 @@
 //       runner sees closed and queued == 0 (stop), or after it drained the queue (failure).
 //   I5  queued > 0 guarantees the reserved node will be pushed: the reserving sender pushes
 //       right after its CAS, whatever happens (a tombstone if its message's constructor threw).
+//   I6  Whoever moves run from idle to scheduled (a sender's reservation, stop()) already holds
+//       the runner's prepared task, taken before its CAS: nothing between that CAS and the
+//       runner's submission can fail, so no actor is left `scheduled` without a runner. A task
+//       taken for a CAS that then found the actor no longer idle is given back (abandon_task)
+//       before anything is reserved. stop() alone may proceed without a task (it must not fail):
+//       it then ends the idle actor itself (actor.cpp).
 // Protocol (who may touch what):
 //   word_         senders: CAS to reserve (never once closed); stop(): CAS to set closed;
-//                 the runner: fetch_sub on pop, CAS to idle, store to ended.
+//                 the runner (or stop() in its place, I6): fetch_sub on pop, CAS to idle, store
+//                 to ended.
 //   in_, out_     the mailbox: push (in_) by senders that reserved a slot; pop (out_) by the
 //                 runner only (I3).
 //   behaviour     the runner only (constructed by spawn_actor before the actor is shared).
@@ -43,7 +54,9 @@
 // Orderings:
 //   P1  runner: word_ CAS -> idle (release)  ->  sender: reservation CAS (acquire) that sees idle
 //       and submits the next runner: everything one runner did to the behaviour is visible to
-//       the next (the submission itself, a task spawn, also orders them).
+//       the next (the submission itself, a task spawn, also orders them). A reservation that
+//       finds the actor scheduled or running submits nothing and reads nothing the runner wrote:
+//       its CAS is relaxed (the message travels by the mailbox, P2).
 //   P2  message contents: published by the mailbox (mailbox.hpp P1, P2), not by word_.
 //   P3  refs_: fetch_add relaxed (a new reference is made from a live one), fetch_sub acq_rel
 //       (the last owner must see every other owner's writes before it deletes the state).
@@ -64,6 +77,7 @@
 #include <weft/detail/mailbox.hpp>
 #include <weft/detail/message.hpp>
 #include <weft/detail/platform.hpp>
+#include <weft/detail/task.hpp>
 #include <weft/status.hpp>
 
 namespace weft {
@@ -117,11 +131,11 @@ inline constexpr std::size_t mailbox_batch = 64;
 
 struct monitor_node;  // actor.cpp: one monitor's sender and the next node
 
-/// Result of a reservation attempt; `submit` means the caller moved the actor out of idle and
-/// must submit the runner after pushing its node.
+/// Result of a reservation attempt. `runner.task_ != nullptr`: the caller moved the actor out of
+/// idle and holds the runner's prepared task (I6), which commit() submits after the push.
 struct reservation {
   status code;
-  bool submit;
+  task_handle runner;
 };
 
 class actor_core;
@@ -145,30 +159,32 @@ class actor_core {
 
   // ---- sender side (inline: the tell fast path) ----
 
-  /// Reserves one mailbox slot: ok (then the caller must push exactly one node, I5), closed
-  /// (stopped or ended) or full (bounded mailbox at capacity). Never blocks.
-  reservation reserve() noexcept {
+  /// Reserves one mailbox slot: ok (then the caller must push exactly one node, I5, with
+  /// commit()), closed (stopped or ended) or full (bounded mailbox at capacity). Never blocks.
+  /// Throws std::bad_alloc (or what making the default runtime throws) only when it finds the
+  /// actor idle and cannot take the runner's task; nothing is reserved then (I6).
+  reservation reserve() {
     // relaxed: only a first guess for the CAS below, which validates it.
     std::uint64_t w = word_.load(std::memory_order_relaxed);
     for (;;) {
       if (actor_word::is_closed(w)) [[unlikely]]
-        return {status::closed, false};
+        return {status::closed, {}};
       if (capacity_ != 0 && actor_word::queued(w) >= capacity_) [[unlikely]]
-        return {status::full, false};
-      const bool was_idle = actor_word::run(w) == run_state::idle;
-      std::uint64_t next = w + actor_word::queued_one;
-      if (was_idle) next = actor_word::with_run(next, run_state::scheduled);
-      // acquire on success: P1 (a runner that went idle published its behaviour writes; we are
-      // about to submit the next runner). relaxed on failure: we only retry with the new value.
-      if (word_.compare_exchange_weak(w, next, std::memory_order_acquire, std::memory_order_relaxed))
-        return {status::ok, was_idle};
+        return {status::full, {}};
+      if (actor_word::run(w) == run_state::idle) return reserve_idle();  // takes the runner's task first
+      // relaxed on success: scheduled or running, so we submit nothing and read nothing the
+      // runner wrote (P1); the message is published by the mailbox (P2). relaxed on failure: we
+      // only retry with the new value.
+      if (word_.compare_exchange_weak(w, w + actor_word::queued_one, std::memory_order_relaxed,
+                                      std::memory_order_relaxed))
+        return {status::ok, {}};
     }
   }
 
-  /// Pushes a node whose slot was reserved; submits the runner if the reservation said so.
-  void commit(message_node* n, bool submit_runner) noexcept {
+  /// Pushes a node whose slot was reserved; submits the runner if the reservation holds one.
+  void commit(message_node* n, const reservation& r) noexcept {
     in_.push(n);
-    if (submit_runner) submit();
+    if (r.runner.task_ != nullptr) submit_runner(r.runner);
   }
 
   /// Refuses new messages at once; the runner handles those already queued, then ends. Idempotent.
@@ -229,8 +245,14 @@ class actor_core {
   friend struct actor_runner;       // actor.cpp: the run loop, restart, the end
   friend struct actor_core_layout;  // the layout checks below
 
-  /// Submits a runner task holding a reference (out of line: the runtime call).
-  void submit() noexcept;
+  /// reserve() for an actor found idle (out of line): takes the runner's task, then reserves
+  /// (I6). Throws what prepare_task throws, before anything is reserved.
+  reservation reserve_idle();
+  /// A task of the actor's runtime with the runner's closure built in it, not yet runnable.
+  /// Throws std::bad_alloc when the runtime's task pool cannot grow.
+  task_handle prepare_runner();
+  /// Makes a prepared runner runnable; it holds a reference until its run ends. Never fails.
+  void submit_runner(task_handle h) noexcept;
 
   // ---- the senders' line: every tell CASes word_ and exchanges in_'s head; it reads the two
   // constants. The runner also writes word_ (one fetch_sub per message), so this line moves
