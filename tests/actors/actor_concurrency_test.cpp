@@ -153,6 +153,42 @@ TEST_P(ActorConcurrency, HandlersOfOneActorNeverRunConcurrently) {
   EXPECT_EQ(overlaps.load(), 0);
 }
 
+TEST_P(ActorConcurrency, SendersRacingToWakeAnIdleActorStartOneRunner) {
+  // Each round, the actor is idle (its last runner ended: tasks_live == 0) and several threads
+  // tell it at the same moment. Each may find it idle and take a runner task before its CAS
+  // (actor_state.hpp I6); one CAS wins and submits its task, the others give theirs back
+  // (abandon_task) and enqueue only. Exactly the told messages are handled, never two handlers
+  // at once, and every task taken is counted out again (each round waits for tasks_live == 0;
+  // a task taken and not given back would hang it).
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  auto a = spawn<exclusive>(&inside, &overlaps);
+  constexpr int senders = 3;
+  const int rounds = static_cast<int>(scale(300));
+  std::atomic<int> go{0};       // the round the senders may tell in
+  std::atomic<int> arrived{0};  // tells done, over all rounds
+  std::vector<std::thread> threads;
+  for (int s = 0; s < senders; ++s)
+    threads.emplace_back([&] {
+      for (int r = 1; r <= rounds; ++r) {
+        // acquire: pairs with the release store of the round (nothing else is published).
+        wait_until([&] { return go.load(std::memory_order_acquire) >= r; }, "the next round");
+        EXPECT_EQ(a.tell(1), status::ok);
+        arrived.fetch_add(1, std::memory_order_acq_rel);  // acq_rel: the main thread counts us
+      }
+    });
+  for (int r = 1; r <= rounds; ++r) {
+    wait_until([&] { return weft::stats(rt()).tasks_live == 0; }, "the runner of the last round ended");
+    go.store(r, std::memory_order_release);  // release: pairs with the senders' acquire
+    // acquire: pairs with the senders' acq_rel increments.
+    wait_until([&] { return arrived.load(std::memory_order_acquire) >= senders * r; }, "this round's tells");
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(get(a.ask(get_t{})).value(), senders * rounds);
+  // relaxed: the ask's answer happens-after every handler.
+  EXPECT_EQ(overlaps.load(std::memory_order_relaxed), 0);
+}
+
 TEST_P(ActorConcurrency, BlockingHandlerBlocksOnlyItsActor) {
   auto blocked = spawn<counter>();
   auto free = spawn<counter>();
