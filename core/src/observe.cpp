@@ -22,43 +22,12 @@
 #include <weft/watchdog.hpp>
 
 #include "scheduler.hpp"
+#include "task_snapshot.hpp"
 
 namespace weft {
 
 namespace detail {
 namespace {
-
-struct task_snapshot {
-  const task* t;
-  task_state state;
-  std::int64_t since_ns;
-  const char* op;
-  const void* object;
-  const char* name;
-  bool on_chan;
-  std::size_t cap, size;
-  const char* file;
-  std::uint32_t line;
-  bool timed;
-};
-
-task_snapshot snapshot_of(const task& t, task_state st) noexcept {
-  task_snapshot s{};
-  s.t = &t;
-  s.state = st;
-  // relaxed (every load below): diagnostic snapshot fields; see the file comment.
-  s.since_ns = t.since_ns_.load(std::memory_order_relaxed);
-  s.op = t.op_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.object = t.object_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.name = t.object_name_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.on_chan = t.on_chan_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.cap = t.chan_cap_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.size = t.chan_size_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.file = t.spawn_file_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.line = t.spawn_line_.load(std::memory_order_relaxed);  // relaxed: as above
-  s.timed = t.timed_park_.load(std::memory_order_relaxed);  // relaxed: as above
-  return s;
-}
 
 /// Every task of rt that is not free and for which keep(task, state) holds.
 template <class Keep>
@@ -76,22 +45,12 @@ std::vector<task_snapshot> snapshot_tasks(runtime_impl* rt, Keep&& keep) {
 
 /// "  recv     object=0x... cap=16 size=16 ("orders") spawned=f.cpp:12 waiting=1.250s\n"
 void append_line(std::string& out, const task_snapshot& s, std::int64_t now_ns) {
-  char object[128];
-  const char* name_open = s.name != nullptr ? " (\"" : "";
-  const char* name = s.name != nullptr ? s.name : "";
-  const char* name_close = s.name != nullptr ? "\")" : "";
+  char object[96];
   if (s.state != task_state::parked)
     std::snprintf(object, sizeof object, "-");
-  else if (s.object != nullptr && s.on_chan && s.cap == SIZE_MAX)
-    std::snprintf(object, sizeof object, "%p cap=unbounded size=%zu%s%s%s", s.object, s.size, name_open, name,
-                  name_close);
-  else if (s.object != nullptr && s.on_chan)
-    std::snprintf(object, sizeof object, "%p cap=%zu size=%zu%s%s%s", s.object, s.cap, s.size, name_open, name,
-                  name_close);
-  else if (s.object != nullptr)
-    std::snprintf(object, sizeof object, "%p%s%s%s", s.object, name_open, name, name_close);
   else
-    std::snprintf(object, sizeof object, "-");
+    format_blocked_object(object, sizeof object, s);
+  const bool named = s.state == task_state::parked && s.object != nullptr && s.name != nullptr;
   const char* op = s.state == task_state::running    ? "running"
                    : s.state == task_state::runnable ? "runnable"
                    : s.op != nullptr                 ? s.op
@@ -99,8 +58,9 @@ void append_line(std::string& out, const task_snapshot& s, std::int64_t now_ns) 
   const std::int64_t waited =
       s.state == task_state::parked && s.since_ns != 0 ? std::max<std::int64_t>(0, now_ns - s.since_ns) : 0;
   char buf[512];
-  std::snprintf(buf, sizeof buf, "  %-8s object=%s spawned=%s:%u waiting=%.3fs%s\n", op, object,
-                s.file != nullptr ? s.file : "?", s.line, static_cast<double>(waited) / 1e9,
+  std::snprintf(buf, sizeof buf, "  %-8s object=%s%s%s%s spawned=%s:%u waiting=%.3fs%s\n", op, object,
+                named ? " (\"" : "", named ? s.name : "", named ? "\")" : "", s.file != nullptr ? s.file : "?",
+                s.line, static_cast<double>(waited) / 1e9,
                 s.state == task_state::parked && s.timed ? " (timed)" : "");
   out += buf;
 }

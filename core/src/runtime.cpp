@@ -18,6 +18,7 @@
 #include <weft/runtime.hpp>
 
 #include "scheduler.hpp"
+#include "task_snapshot.hpp"
 
 namespace weft {
 
@@ -51,34 +52,14 @@ void clear_blocking(task* t) noexcept {
   t->since_ns_.store(0, std::memory_order_relaxed);  // relaxed: as above
 }
 
-struct blocked_line {
-  std::int64_t since_ns;
-  const char* op;
-  const void* object;
-  const char* name;
-  const char* file;
-  std::uint32_t line;
-  bool on_chan;
-  std::size_t cap, size;
-};
-
-std::vector<blocked_line> collect_blocked(runtime_impl* rt) {
-  std::vector<blocked_line> out;
+/// Every parked task of rt (dump_blocked's lines).
+std::vector<task_snapshot> collect_blocked(runtime_impl* rt) {
+  std::vector<task_snapshot> out;
   std::lock_guard lk(rt->pool_mu_);
   for (task& t : rt->tasks_) {
-    // relaxed (all reads below): a diagnostic snapshot; a task may change state as we read.
+    // relaxed: a diagnostic snapshot (task_snapshot.hpp); a task may change state as we read.
     if (t.state_.load(std::memory_order_relaxed) != task_state::parked) continue;
-    blocked_line l{};
-    l.since_ns = t.since_ns_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.op = t.op_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.object = t.object_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.name = t.object_name_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.file = t.spawn_file_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.line = t.spawn_line_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.on_chan = t.on_chan_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.cap = t.chan_cap_.load(std::memory_order_relaxed);  // relaxed: as above
-    l.size = t.chan_size_.load(std::memory_order_relaxed);  // relaxed: as above
-    out.push_back(l);
+    out.push_back(snapshot_of(t, task_state::parked));
   }
   return out;
 }
@@ -308,23 +289,17 @@ void dump_blocked(std::ostream& os, std::chrono::nanoseconds older_than) {
 }
 
 void dump_blocked(runtime& rt, std::ostream& os, std::chrono::nanoseconds older_than) {
-  std::vector<detail::blocked_line> lines = detail::collect_blocked(&rt.impl());
+  std::vector<detail::task_snapshot> lines = detail::collect_blocked(&rt.impl());
   const std::int64_t now = detail::coarse_now_ns();
-  std::sort(lines.begin(), lines.end(),
-            [](const detail::blocked_line& a, const detail::blocked_line& b) { return a.since_ns < b.since_ns; });
-  for (const detail::blocked_line& l : lines) {
+  std::sort(lines.begin(), lines.end(), [](const detail::task_snapshot& a, const detail::task_snapshot& b) {
+    return a.since_ns < b.since_ns;
+  });
+  for (const detail::task_snapshot& l : lines) {
     const std::int64_t waited = l.since_ns != 0 ? std::max<std::int64_t>(0, now - l.since_ns) : 0;
     if (waited < older_than.count()) continue;
     char buf[512];
     char object[96];
-    if (l.object != nullptr && l.on_chan && l.cap == SIZE_MAX)
-      std::snprintf(object, sizeof object, "%p cap=unbounded size=%zu", l.object, l.size);
-    else if (l.object != nullptr && l.on_chan)
-      std::snprintf(object, sizeof object, "%p cap=%zu size=%zu", l.object, l.cap, l.size);
-    else if (l.object != nullptr)
-      std::snprintf(object, sizeof object, "%p", l.object);
-    else
-      std::snprintf(object, sizeof object, "-");
+    detail::format_blocked_object(object, sizeof object, l);
     std::snprintf(buf, sizeof buf, "%-8s object=%s%s%s%s spawned=%s:%u waiting=%.3fs\n",
                   l.op != nullptr ? l.op : "park", object, l.name != nullptr ? " (\"" : "",
                   l.name != nullptr ? l.name : "", l.name != nullptr ? "\")" : "", l.file != nullptr ? l.file : "?",
