@@ -224,6 +224,47 @@ TEST(AllocFailure, ActorTellFailsCleanlyAndTheActorGoesOnWithOneWorker) {
   tell_fails_cleanly_and_the_actor_goes_on(1);
 }
 
+// ask: the same sweep (the one-shot state, the node, the runner's task): a failing ask throws
+// bad_alloc with the message untouched and nothing enqueued; the actor has handled exactly the
+// asks that returned a future, and each of those futures completes.
+TEST(AllocFailure, ActorAskFailsCleanlyAndTheActorGoesOn) {
+  if (!alloc_injection_available()) GTEST_SKIP() << "no operator new replacement under ThreadSanitizer";
+  weft::runtime rt(weft::runtime_options{.workers = 1});  // a fresh runtime: its task pool is empty
+  leak_check lc;
+  {
+    auto a = weft::spawn_actor<counter>(rt, weft::actor_options{});
+    int accepted = 0, failed_after_first = 0;
+    for (long n = 1; n <= 400; ++n) {
+      disarm_on_exit guard;
+      tracked_move_only v(1);
+      std::optional<weft::future<void>> f;
+      arm_allocs(n);
+      try {
+        f.emplace(a.ask(std::move(v)));
+      } catch (const std::bad_alloc&) {
+      }
+      const bool done = allocations_left() > 0;
+      disarm_allocs();
+      if (f) {
+        ++accepted;
+        EXPECT_TRUE(static_cast<bool>(f->get())) << "n " << n;
+      } else {
+        failed_after_first += n >= 2 ? 1 : 0;
+        EXPECT_FALSE(v.is_moved_from()) << "an ask that failed must leave the message with the caller (n " << n << ")";
+        if (accepted == 0) {
+          EXPECT_EQ(a.mailbox_size(), 0u) << "a failed ask enqueued something";
+        }
+      }
+      if (done) break;
+    }
+    EXPECT_GE(failed_after_first, 1);
+    auto r = a.ask(0).get();
+    ASSERT_TRUE(static_cast<bool>(r));
+    EXPECT_EQ(*r, accepted) << "the actor handled exactly the accepted asks";
+    a.stop();
+  }
+}
+
 // The same from a task on the runtime's only worker, where the runner's task comes from the
 // worker's own cache (refilled from the pool, which grows when empty): filler tasks that stay
 // blocked take one pooled task each, so after a few dozen the pool runs dry and an armed tell
