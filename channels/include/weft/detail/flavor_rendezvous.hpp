@@ -23,10 +23,16 @@
 // Orderings:
 //   P1  ready.store(release) -> ready.load(acquire): the hand-off of the value (either way).
 //   P2  everything else is ordered by the lock (pairing) and the waiter CAS (waiter.hpp P1).
-//   P3  has_*_ flags: written under the lock with seq_cst, read without it (seq_cst) by the
-//       try_ fast path to avoid the lock when nobody waits; a stale read only makes a try_ say
-//       full/empty when a partner registered at that very moment, which is a valid linearization
-//       (the partner's registration had not completed).
+//   P3  has_*_ flags: written under the lock (release), read without it (acquire) by the try_
+//       fast path only, to skip the lock when nobody waits. Nothing decides on them alone: a
+//       blocking op that read a stale `false` registers under the lock, where it sees the
+//       partner's entry (the lock orders the two registrations); a try_ that read a stale `false`
+//       says full/empty while a partner's registration is in flight, and the partner's operation
+//       is still pending then (it has not returned), so ordering the try_ first is a valid
+//       linearization. Flags are flipped on every pairing of a ping-pong, so their store must
+//       not be an xchg (seq_cst): release is a plain store on x86-64 and ARM64 (stlr). Once a
+//       thread held the lock after the store, its later loads cannot return the older value
+//       (write-read coherence), so a retry loop through the lock never spins on a stale flag.
 #pragma once
 
 #include <atomic>
@@ -88,9 +94,10 @@ class rendezvous_chan final : public chan_state<T> {
   /// ok (a waiting receiver took v), full (no receiver waiting), closed. `self`: the calling
   /// select's waiter (never pair with our own other case), or nullptr.
   status try_send(T& v, const waiter* self = nullptr) {
-    // seq_cst: P3.
-    if (!has_receivers_.load(std::memory_order_seq_cst)) {
-      return closed_.load(std::memory_order_seq_cst) ? status::closed : status::full;  // seq_cst: P3
+    // acquire: P3.
+    if (!has_receivers_.load(std::memory_order_acquire)) {
+      // seq_cst: pairs with close()'s seq_cst store (a caller that sees closed sees the close).
+      return closed_.load(std::memory_order_seq_cst) ? status::closed : status::full;
     }
     waker_entry* e;
     {
@@ -107,8 +114,9 @@ class rendezvous_chan final : public chan_state<T> {
 
   /// ok (took a waiting sender's value), empty, closed.
   result<T> try_recv(const waiter* self = nullptr) {
-    // seq_cst: P3.
-    if (!has_senders_.load(std::memory_order_seq_cst)) {
+    // acquire: P3.
+    if (!has_senders_.load(std::memory_order_acquire)) {
+      // seq_cst: as in try_send.
       return closed_.load(std::memory_order_seq_cst) ? result<T>(status::closed) : result<T>(status::empty);
     }
     waker_entry* e;
@@ -179,7 +187,8 @@ class rendezvous_chan final : public chan_state<T> {
   bool close() noexcept {
     spin_guard g(lock_);
     if (closed_.load(std::memory_order_relaxed)) return false;  // relaxed: under the lock
-    // seq_cst: P3.
+    // seq_cst: read without the lock by the try_ fast paths (after a `false` flag); close is
+    // rare, so the strongest order costs nothing that matters.
     closed_.store(true, std::memory_order_seq_cst);
     senders_.disconnect_all();
     receivers_.disconnect_all();
@@ -248,11 +257,11 @@ class rendezvous_chan final : public chan_state<T> {
   }
   void update_flags() noexcept {
     // Written only under the lock, so a relaxed load under it reads the current value; an
-    // unchanged flag is not stored again (a seq_cst store is an xchg, a full fence, on x86).
+    // unchanged flag is not stored again (the line stays shared with the fast paths' readers).
     const bool s = !senders_.empty(), r = !receivers_.empty();
-    // seq_cst stores: P3 (read by the try_ fast paths without the lock). relaxed loads: see above.
-    if (has_senders_.load(std::memory_order_relaxed) != s) has_senders_.store(s, std::memory_order_seq_cst);
-    if (has_receivers_.load(std::memory_order_relaxed) != r) has_receivers_.store(r, std::memory_order_seq_cst);
+    // release stores: P3 (read by the try_ fast paths without the lock). relaxed loads: see above.
+    if (has_senders_.load(std::memory_order_relaxed) != s) has_senders_.store(s, std::memory_order_release);
+    if (has_receivers_.load(std::memory_order_relaxed) != r) has_receivers_.store(r, std::memory_order_release);
   }
 
   spin_lock lock_;
