@@ -177,6 +177,13 @@ bool take_token(std::atomic<parker::state>& s) noexcept {
   return s.compare_exchange_strong(expected, parker::state::empty, std::memory_order_acquire,
                                    std::memory_order_relaxed);
 }
+// The spin loops' poll: read first, CAS only when a token is there. A CAS, failed or not, takes
+// the line exclusive (lock cmpxchg on x86-64): polling with it steals the parker's line from
+// the waker at every poll, and the waker's exchange then waits for it to come back.
+// relaxed: a look only; take_token's CAS does the acquire (P1).
+bool poll_token(std::atomic<parker::state>& s) noexcept {
+  return s.load(std::memory_order_relaxed) == parker::state::notified && take_token(s);
+}
 }  // namespace
 
 bool parker::park_thread_until(time_point deadline) noexcept {
@@ -186,12 +193,12 @@ bool parker::park_thread_until(time_point deadline) noexcept {
   // Spin phase: spin mode spins until the token or the deadline; adaptive spins a short budget.
   if (ws == wait_strategy::spin) {
     for (std::uint32_t i = 0;; ++i) {
-      if (take_token(state_)) return true;
+      if (poll_token(state_)) return true;
       cpu_relax();
       if ((i & 63) == 63 && deadline != no_deadline && clock::now() >= deadline) return false;
     }
   }
-  if (ws == wait_strategy::adaptive && adaptive_spin([this] { return take_token(state_); }, deadline)) return true;
+  if (ws == wait_strategy::adaptive && adaptive_spin([this] { return poll_token(state_); }, deadline)) return true;
 
   for (;;) {
     time_point now = clock::now();
@@ -200,7 +207,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
       // Final spin to the deadline: yields when the machine is busy, so it never starves a partner.
       backoff b;
       while (clock::now() < deadline) {
-        if (take_token(state_)) return true;
+        if (poll_token(state_)) return true;
         b.snooze();
       }
       return take_token(state_);
