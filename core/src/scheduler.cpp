@@ -64,6 +64,7 @@
 #include <weft/detail/trace.hpp>
 
 #include "scheduler.hpp"
+#include "trace_hooks.hpp"
 
 namespace weft::detail {
 
@@ -560,7 +561,7 @@ void prepare_switch_in(worker* w, task* t) noexcept {
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
-  WEFT_TRACE(run, t, 0);
+  WEFT_TRACE_W(w, run, t, 0, 0, true);
 }
 
 /// What t's switch out (to the scheduler, or directly to another task) asked for. Returns a task
@@ -570,16 +571,18 @@ task* complete_switch_out(worker* w, task* t) noexcept {
   bump(w->tasks_run_);
   switch (t->reason_) {
     case switch_reason::park:
-      WEFT_TRACE(stop_park, t, 0);
+      // relaxed (x2): written by the task itself (note_blocking) before it switched out to us.
+      WEFT_TRACE_W(w, stop_park, t, reinterpret_cast<std::uintptr_t>(t->object_.load(std::memory_order_relaxed)),
+                   reinterpret_cast<std::uintptr_t>(t->op_.load(std::memory_order_relaxed)), false);
       return finalise_park(w, t);
     case switch_reason::yield:
-      WEFT_TRACE(stop_yield, t, 0);
+      WEFT_TRACE_W(w, stop_yield, t, 0, 0, false);
       // relaxed: observers' snapshot.
       t->state_.store(task_state::runnable, std::memory_order_relaxed);
       requeue_yielded(w, t);
       return nullptr;
     case switch_reason::finished:
-      WEFT_TRACE(stop_done, t, 0);
+      WEFT_TRACE_W(w, stop_done, t, 0, 0, false);
       finish_task(w, t);
       return nullptr;
   }
@@ -875,10 +878,11 @@ void abandon_task(task_handle h) noexcept {
 }
 
 void make_runnable(task* t) noexcept {
-  WEFT_TRACE(unpark, t, 0);
+  worker* w = current_worker();
+  if (w != nullptr) WEFT_TRACE_W(w, unpark, t, 0, 0, false);
+  else WEFT_TRACE(unpark, t, 0);
   // relaxed: observers' snapshot (ordered after finalise_park's store by P1).
   t->state_.store(task_state::runnable, std::memory_order_relaxed);
-  worker* w = current_worker();
   if (w != nullptr && w->rt_ == t->rt_) {
     push_runnext(w, t);
   } else {

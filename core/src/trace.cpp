@@ -6,14 +6,16 @@
 //   T1  Every ring a thread has recorded into is owned by the registry (never freed while its
 //       owner thread may append to it); a ring is freed only under registry_mu when its owner
 //       has exited (alive_ == false) or replaces it by a ring of the current session's size.
-//   T2  session_counter only grows; a session's options and start time are written under
+//   T2  trace_session only grows; a session's options and start time are written under
 //       registry_mu before trace_flag becomes true.
+//   T3  A worker's trace_ring_ is nullptr or its own thread's tls_ring: both are written together,
+//       by that thread, in register_ring (the only place a live thread's ring changes).
 // Protocol:
-//   tls_ring, tls_dead   the owner thread only.
+//   tls_ring, tls_dead, worker::trace_ring_   the owner thread only.
 //   registry (rings, options, session times)   registry_mu.
 // Orderings:
 //   P1  see trace_buffer.hpp (a ring's records -> its reader).
-//   P2  trace_flag and session_counter are relaxed hints: a writer that sees a new session
+//   P2  trace_flag and trace_session are relaxed hints: a writer that sees a new session
 //       re-registers under registry_mu, which orders it after start()'s writes (T2).
 //
 // The design follows Go's runtime/trace (per-P buffers, timestamps from the CPU's tick counter
@@ -33,10 +35,6 @@
 #include <ostream>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
-
 #include <weft/detail/trace.hpp>
 #include <weft/detail/trace_buffer.hpp>
 #include <weft/status.hpp>
@@ -48,30 +46,18 @@ namespace weft::detail {
 
 std::atomic<bool> trace_flag{false};
 std::atomic<bool> trace_chan_flag{false};
+std::atomic<std::uint64_t> trace_session{0};  // T2
 
-namespace {
-
-// ---- the clock ----
-
-std::int64_t steady_ns() noexcept {
+std::int64_t trace_steady_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
 }
 
-/// Ticks of the cheapest monotonic counter: the TSC on x86 (invariant on the CPUs weft targets;
-/// Linux's own clocksource on this VM), the virtual counter on AArch64, steady_clock elsewhere.
-/// Measured on the project's VM (AMD EPYC, KVM): rdtsc 9.6 ns, clock_gettime(MONOTONIC) via the
-/// vDSO 24 ns, CLOCK_MONOTONIC_COARSE 5.5 ns but 4 ms resolution.
-inline std::uint64_t ticks() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  return __rdtsc();
-#elif defined(__aarch64__)
-  std::uint64_t v;
-  asm volatile("mrs %0, cntvct_el0" : "=r"(v));
-  return v;
-#else
-  return static_cast<std::uint64_t>(steady_ns());
-#endif
-}
+namespace {
+
+// ---- the clock (trace_ticks in trace_buffer.hpp) ----
+
+std::int64_t steady_ns() noexcept { return trace_steady_ns(); }
+inline std::uint64_t ticks() noexcept { return trace_ticks(); }
 
 // ---- the registry ----
 
@@ -91,7 +77,6 @@ registry& reg() {
   return *r;
 }
 
-std::atomic<std::uint64_t> session_counter{0};  // T2
 std::atomic<bool> precise{false};               // relaxed: an option, see P2
 
 /// Rings of exited threads kept per session before they are reused for new threads.
@@ -149,7 +134,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
   try {
     std::lock_guard lk(r.mu);
     // relaxed: under registry_mu, which start() held when it bumped it (P2).
-    if (!r.recording || session_counter.load(std::memory_order_relaxed) != session) return nullptr;
+    if (!r.recording || trace_session.load(std::memory_order_relaxed) != session) return nullptr;
     trace_ring* ring = tls_ring;
     if (ring != nullptr && ring->capacity() == r.capacity) {
       // relaxed: owner thread, under registry_mu (no reader meanwhile).
@@ -168,6 +153,14 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
     }
     ring->name_ = thread_name();
     ring->os_tid_ = static_cast<int>(::syscall(SYS_gettid));
+    // A worker's scheduler hooks append through its cached pointer (trace_hooks.hpp): keep it
+    // equal to this thread's ring (T3), also when the ring was just replaced (the old one is freed).
+    if (worker* w = current_worker()) {
+      w->trace_ring_ = ring;
+      // A worker's time base is its switch-ins (stamped); the rest is stamped only when precise.
+      // relaxed: under registry_mu, which start() held when it wrote it (P2).
+      ring->stamp_all_ = precise.load(std::memory_order_relaxed);
+    }
     return ring;
   } catch (...) {
     return nullptr;  // no memory for a ring: this thread's events are lost
@@ -203,7 +196,7 @@ std::vector<trace_raw> trace_ring::copy_out(std::uint64_t& dropped) const {
 
 void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
   // relaxed: P2.
-  const std::uint64_t session = session_counter.load(std::memory_order_relaxed);
+  const std::uint64_t session = trace_session.load(std::memory_order_relaxed);
   trace_ring* ring = tls_ring;
   if (ring == nullptr || ring->session_ != session) [[unlikely]] {
     ring = register_ring(session);
@@ -251,13 +244,26 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
                reinterpret_cast<std::uintptr_t>(a), b);
 }
 
+void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept {
+  // relaxed: P2.
+  const std::uint64_t session = trace_session.load(std::memory_order_relaxed);
+  trace_ring* ring = tls_ring;
+  if (ring == nullptr || ring->session_ != session) [[unlikely]] {
+    trace_record(k, a, b);  // registers the ring
+    return;
+  }
+  // stamp_all_ is `precise` on a worker (set at each switch-in) and true on other threads: the
+  // `default` case of trace_record without its loads.
+  ring->append(ring->stamp_all_ ? ticks() | 1 : 0, static_cast<std::uint64_t>(k), reinterpret_cast<std::uintptr_t>(a), b);
+}
+
 namespace {
 
 /// registry_mu held: copies the current session's rings.
 trace_copy copy_locked(registry& r) {
   trace_copy c;
   // relaxed: under registry_mu (P2).
-  const std::uint64_t session = session_counter.load(std::memory_order_relaxed);
+  const std::uint64_t session = trace_session.load(std::memory_order_relaxed);
   c.dropped = r.recycled_dropped;
   for (const auto& p : r.rings) {
     if (p->session_ != session) continue;
@@ -319,7 +325,7 @@ void start(const options& opts) {
   // relaxed: P2 (writers re-register under registry_mu, which we hold).
   precise.store(opts.precise_timestamps, std::memory_order_relaxed);
   // relaxed: P2.
-  session_counter.fetch_add(1, std::memory_order_relaxed);
+  trace_session.fetch_add(1, std::memory_order_relaxed);
   // relaxed: the hooks' flags publish nothing (P2).
   trace_chan_flag.store(opts.channel_events, std::memory_order_relaxed);
   // relaxed: as above.

@@ -5,6 +5,9 @@
 //   trace_scenario overflow <out.json>  a 64-event ring per thread and 2,000 round trips: the
 //                                       oldest events are overwritten and reported as dropped
 //   trace_scenario sched <out.json>     the scenario with options::channel_events = false
+//   trace_scenario resize <out.json>    one runtime across two traces with different ring sizes:
+//                                       the worker's ring is replaced and its scheduler hooks
+//                                       (which cache the ring) must follow (trace.cpp T3)
 //   trace_scenario env                  the scenario only: run with WEFT_TRACE=<path> in the
 //                                       environment, the library records and writes at exit
 //
@@ -151,6 +154,24 @@ int run_sched(const char* path) {
   return failures == 0 ? 0 : 1;
 }
 
+int run_resize(const char* path) {
+  weft::runtime rt({.workers = 1});
+  weft::trace::start({.buffer_events = 64});
+  tasks_and_channel(rt, 200);
+  std::ostringstream first;
+  const weft::trace::summary s1 = weft::trace::stop(first);
+  check(s1.dropped > 0, "trace 1: the worker's 64-event ring overflowed");
+  // Same worker thread, a new ring of another size: the old one is freed (ASan sees a stale use).
+  weft::trace::start({.buffer_events = 1 << 14});
+  tasks_and_channel(rt, 200);
+  const weft::trace::summary s2 = weft::trace::stop(std::string(path));
+  check(s2.dropped == 0, "trace 2: nothing dropped (hooks writing into the old 64-event ring would drop)");
+  // Per value: a send, a recv, and the park/run/wake-up events of the hand-off.
+  check(s2.events >= 200 * 4, "trace 2 holds the events of all 200 hand-offs");
+  check(s2.tasks >= 2, "trace 2 saw the producer and the consumer");
+  return failures == 0 ? 0 : 1;
+}
+
 int run_env() {
   check(weft::trace::is_recording(), "WEFT_TRACE started a trace at load time");
   scenario();
@@ -163,7 +184,8 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "api") == 0) return run_api(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "overflow") == 0) return run_overflow(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "sched") == 0) return run_sched(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "resize") == 0) return run_resize(argv[2]);
   if (argc >= 2 && std::strcmp(argv[1], "env") == 0) return run_env();
-  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched <out.json> | env\n");
+  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|resize <out.json> | env\n");
   return 2;
 }

@@ -41,6 +41,9 @@ inline constexpr std::uint64_t trace_try_bit = 1u << 8;
 extern std::atomic<bool> trace_flag;
 /// True while a trace records channel operations (trace::options::channel_events).
 extern std::atomic<bool> trace_chan_flag;
+/// The current trace session (+1 at each start); a ring belongs to one session. Relaxed hint:
+/// a writer that sees a new session re-registers under the registry's lock (trace.cpp P2).
+extern std::atomic<std::uint64_t> trace_session;
 
 /// relaxed: the flag publishes nothing (a hook that reads a stale value records one event more
 /// or one fewer around start/stop; the record path synchronises with the registry itself).
@@ -49,6 +52,9 @@ inline bool trace_on() noexcept { return trace_flag.load(std::memory_order_relax
 /// Appends one record to the calling thread's ring. Never blocks (except once per thread per
 /// trace, to register its ring), never throws; allocation only at that registration.
 void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept;
+/// trace_record for kinds with no extra fields and no stamp of their own (send, recv): the
+/// channel hooks' lean path.
+void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept;
 
 }  // namespace weft::detail
 
@@ -68,7 +74,7 @@ template <class Status>
 inline Status trace_chan_op(trace_kind k, const void* chan, Status st, std::uint64_t flags = 0) noexcept {
   // relaxed: as trace_on().
   if (trace_chan_flag.load(std::memory_order_relaxed)) [[unlikely]]
-    trace_record(k, chan, static_cast<std::uint64_t>(st) | flags);
+    trace_record_op(k, chan, static_cast<std::uint64_t>(st) | flags);
   return st;
 }
 }  // namespace weft::detail
