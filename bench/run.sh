@@ -10,8 +10,9 @@
 # Defaults: --scale 1.0 (the N of WORKLOADS.md), --reps 5 (the median of 5), --out
 # bench/results/, all workloads, all peers found, --budget 540 (seconds of measuring, the
 # probe included; with the build and the checks around it the run stays within 10 minutes).
-# Each figure is the median of --reps repetitions, unless a repetition is so slow that the
-# budget cannot hold them all: then fewer (at least 1), and the table says so. A repetition
+# Each figure is the median of --reps repetitions, run in interleaved rounds (every figure once,
+# then every figure again, ...), unless a repetition is so slow that the budget cannot hold them
+# all: then fewer (at least 1), and the table says so. A repetition
 # that runs longer than WEFT_BENCH_REP_TIMEOUT seconds (default 120 x scale, at least 60) is
 # stopped and shown as `timeout`. W9 holds 1M x scale idle units at once: if MemAvailable cannot
 # hold ~10 KB per unit and 2 GB to spare, W9 runs at a smaller scale, and the table says so.
@@ -204,33 +205,76 @@ for entry in "${programs[@]}"; do
 done
 
 # ---------------------------------------------------------------- the run
-case_no=0
+# Interleaved: round 1 runs every case (program x workload) once, then rounds 2..reps run each
+# case again, in the same order. A repetition of one figure is thus spread over the whole run,
+# so a few minutes of a slower machine (this VM changes vCPU placement now and then; other
+# tenants come and go) hit one repetition of many figures instead of every repetition of a few,
+# and the median drops it. Repeated runs agree better this way (bench/RESULTS.md).
+# Budget: after round 1 each case's repetition time is known; what is left of the budget is
+# shared out, cheapest cases first (their unused share passes to the dearer ones), and a case
+# gets min(reps - 1, share / its time) more repetitions.
+cases=()  # "name|exe|workload|scale"
 for entry in "${programs[@]}"; do
   name=${entry%% *} exe=${entry#* }
   for w in "${workloads[@]}"; do
     [[ " ${offers[$name]} " == *" $w "* ]] || continue
-    case_no=$((case_no + 1))
     s=$scale
     [[ "$w" == W9 ]] && s=$w9_scale
-    # This case's share of what is left of the budget (0 once it is spent: one repetition each).
-    share=$(awk -v b="$budget" -v t0="$t_start" -v t="$(now)" -v left=$((ncases - case_no + 1)) \
-      'BEGIN { r = (b - (t - t0)) / left; print (r < 0 ? 0 : r) }')
-    spent=0 done_reps=0 why=""
-    for ((rep = 1; rep <= reps; rep++)); do
-      rc=0
-      run_rep "$name" "$exe" "$w" "$rep" "$s" || rc=$?
-      if ((rc == 1)); then status=1; why="failed"; break; fi
-      if ((rc == 2)); then why="timeout"; break; fi
-      done_reps=$rep
-      spent=$(awk -v a="$spent" -v b="$rep_secs" 'BEGIN { print a + b }')
-      if ((rep < reps)) && awk -v sp="$spent" -v n="$rep" -v sh="$share" 'BEGIN { exit !(sp + sp / n > sh) }'; then
-        why=$(awk -v sp="$spent" -v n="$rep" -v sh="$share" 'BEGIN { printf "a repetition takes %.1f s; this figure'"'"'s share of the budget is %.0f s", sp / n, sh }')
-        break
-      fi
-    done
-    echo "$name,$w,$done_reps,$reps,$why" >> "$out/reps.txt"
-    log "$(printf '%-14s %-4s %d/%d reps %6.1f s %s' "$name" "$w" "$done_reps" "$reps" "$spent" "$why")"
+    cases+=("$name|$exe|$w|$s")
   done
+done
+declare -A case_spent case_done case_why case_more
+for ((rep = 1; rep <= reps; rep++)); do
+  if ((rep == 2)); then
+    # Plan the remaining rounds from round 1's times.
+    plan_in=""
+    for c in "${cases[@]}"; do
+      IFS='|' read -r name exe w s <<< "$c"
+      [[ -n "${case_why[$c]:-}" ]] && continue
+      plan_in+="$c ${case_spent[$c]}"$'\n'
+    done
+    left=$(awk -v b="$budget" -v t0="$t_start" -v t="$(now)" 'BEGIN { r = b - (t - t0); print (r < 0 ? 0 : r) }')
+    while IFS=' ' read -r c more share; do
+      [[ -n "$c" ]] || continue
+      case_more[$c]=$more
+      if ((more < reps - 1)); then
+        case_why[$c]=$(awk -v sp="${case_spent[$c]}" -v sh="$share" 'BEGIN { printf "a repetition takes %.1f s; this figure'"'"'s share of the budget is %.0f s", sp, sh + sp }')
+      fi
+    done < <(printf '%s' "$plan_in" | awk -v left="$left" -v more_max=$((reps - 1)) '
+      NF == 2 { c[NR] = $1; t[NR] = $2; n++ }
+      END {
+        # cheapest first
+        for (i = 1; i <= n; i++) o[i] = i
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (t[o[j]] < t[o[i]]) { x = o[i]; o[i] = o[j]; o[j] = x }
+        for (k = 1; k <= n; k++) {
+          i = o[k]; share = left / (n - k + 1)
+          m = t[i] > 0 ? int(share / t[i]) : more_max
+          if (m > more_max) m = more_max
+          if (m < 0) m = 0
+          left -= m * t[i]
+          print c[i], m, share
+        }
+      }')
+  fi
+  for c in "${cases[@]}"; do
+    IFS='|' read -r name exe w s <<< "$c"
+    if ((rep > 1)); then
+      [[ "${case_why[$c]:-}" == failed || "${case_why[$c]:-}" == timeout ]] && continue
+      ((rep - 1 <= ${case_more[$c]:-0})) || continue
+    fi
+    rc=0
+    run_rep "$name" "$exe" "$w" "$rep" "$s" || rc=$?
+    if ((rc == 1)); then status=1; case_why[$c]="failed"; continue; fi
+    if ((rc == 2)); then case_why[$c]="timeout"; continue; fi
+    case_done[$c]=$rep
+    case_spent[$c]=$(awk -v a="${case_spent[$c]:-0}" -v b="$rep_secs" 'BEGIN { print a + b }')
+  done
+  log "round $rep of $reps done"
+done
+for c in "${cases[@]}"; do
+  IFS='|' read -r name exe w s <<< "$c"
+  echo "$name,$w,${case_done[$c]:-0},$reps,${case_why[$c]:-}" >> "$out/reps.txt"
+  log "$(printf '%-14s %-4s %d/%d reps %6.1f s %s' "$name" "$w" "${case_done[$c]:-0}" "$reps" "${case_spent[$c]:-0}" "${case_why[$c]:-}")"
 done
 t_total=$(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
 rm -f "$out/.rep.csv"
