@@ -741,16 +741,28 @@ void grow_pool_locked(runtime_impl* rt) {
   task* first = nullptr;
   task* last = nullptr;
   task* slab_first = nullptr;
-  for (std::size_t i = 0; i < pool_grow; ++i) {
-    task& t = rt->tasks_.emplace_back(rt);
-    if (rt->pooled_) bind_stack(t, blocks[i]);
-    t.side_.tsan_fiber_ = tsan_create_fiber();
-    if (i == 0) {
-      slab_first = &t;
-      continue;
+  try {
+    for (std::size_t i = 0; i < pool_grow; ++i) {
+      task& t = rt->tasks_.emplace_back(rt);
+      if (rt->pooled_) bind_stack(t, blocks[i]);
+      t.side_.tsan_fiber_ = tsan_create_fiber();
+      if (i == 0) {
+        slab_first = &t;
+        continue;
+      }
+      (last != nullptr ? last->next_free_ : first) = &t;
+      last = &t;
     }
-    (last != nullptr ? last->next_free_ : first) = &t;
-    last = &t;
+  } catch (...) {
+    // Out of memory part-way (the task registry grows): the tasks made so far still go to the
+    // free list, so nothing made is lost (the slab's unused stacks wait for ~runtime).
+    if (slab_first != nullptr) {
+      (last != nullptr ? last->next_free_ : first) = slab_first;
+      last = slab_first;
+      last->next_free_ = rt->pool_free_;
+      rt->pool_free_ = first;
+    }
+    throw;
   }
   last->next_free_ = slab_first;
   last = slab_first;

@@ -48,6 +48,8 @@ void* stack_pool::map(std::size_t bytes) {
 }
 
 void stack_pool::allocate_slab(std::size_t n, stack_block* out) {
+  // Room for the slab's record first: a push_back that threw after the mmap would leak it.
+  slabs_.reserve(slabs_.size() + 1);
   if (guard_pages_) {
     // Layout: [spare page][guard][stack 0][guard][stack 1]... The spare page at the start means
     // an overflow of stack 0 by less than a page lands in mapped memory, where the canary check
