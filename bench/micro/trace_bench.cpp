@@ -10,8 +10,9 @@
 // other processes on the machine inflate it far less than wall time. An iteration is 100 round
 // trips; the counter ns_per_round_trip is the figure to quote. Compare the variants of
 // one run; interleave them:
-//   weft_micro --benchmark_filter=BM_Trace --benchmark_repetitions=7 \
+//   weft_micro --benchmark_filter=BM_Trace --benchmark_repetitions=7
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+//   (one command line)
 #include <weft/trace.hpp>
 #include <weft/chan.hpp>
 #include <weft/runtime.hpp>
