@@ -6,6 +6,8 @@
 //   BM_Trace_PingPong/1   recording, default options (every event)
 //   BM_Trace_PingPong/2   recording, channel_events = false
 //   BM_Trace_PingPong/3   recording, precise_timestamps = true
+//   BM_Trace_PingPong/4   recording, buffer_events = 512 (a 16 KiB ring that stays in L1: the
+//                         ring's cache misses are not what costs, /4 reads as /1)
 // Time is the worker thread's CPU time (CLOCK_THREAD_CPUTIME_ID read inside the task), so
 // other processes on the machine inflate it far less than wall time. An iteration is 100 round
 // trips; the counter ns_per_round_trip is the figure to quote. Compare the variants of
