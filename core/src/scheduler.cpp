@@ -188,6 +188,17 @@ void start_fiber(task* t) {
 
 // ---- queues ----
 
+/// The global queue (moodycamel) allocates a block now and then; if that fails, the runnable
+/// task we hold would be lost and whoever waits for it would hang. Say so and stop instead.
+[[noreturn, gnu::cold, gnu::noinline]] void report_lost_task(const char* where) noexcept {
+  std::fprintf(stderr,
+               "weft: out of memory: the runtime's global run queue could not grow in %s; a runnable "
+               "task would be lost (every wait on it would hang), so the process stops here.\n",
+               where);
+  std::fflush(stderr);
+  std::abort();
+}
+
 void push_local(worker* w, task* t) noexcept {
   if (w->rt_->deterministic_) {
     w->det_ready_.push_back(t);
@@ -200,7 +211,7 @@ void push_local(worker* w, task* t) noexcept {
     if (n == 0) continue;  // a thief made room meanwhile
     batch[n] = t;
     runtime_impl* rt = w->rt_;
-    rt->inject_.enqueue_bulk(batch, n + 1);
+    if (!rt->inject_.enqueue_bulk(batch, n + 1)) report_lost_task("push_local (local queue overflow)");
     // seq_cst: P3 (the caller wakes a worker if needed after this).
     rt->inject_count_.fetch_add(static_cast<std::int64_t>(n) + 1, std::memory_order_seq_cst);
     return;
@@ -544,7 +555,7 @@ void requeue_yielded(worker* w, task* t) noexcept {
   runtime_impl* rt = w->rt_;
   // relaxed: a hint; either queue is correct, this only chooses the fairer one.
   if (!rt->deterministic_ && rt->inject_count_.load(std::memory_order_relaxed) > 0) {
-    rt->inject_.enqueue(t);
+    if (!rt->inject_.enqueue(t)) report_lost_task("requeue_yielded");
     // seq_cst: P3 (no wake needed: this worker itself is about to look for work).
     rt->inject_count_.fetch_add(1, std::memory_order_seq_cst);
     return;
@@ -680,7 +691,7 @@ void runtime_impl::inject(task* t) noexcept {
   // seq_cst: I5. Ordered before the enqueue, hence before the task's end and ~runtime's read of
   // live_ == 0, so ~runtime's later load of injecting_ sees this increment.
   injecting_.fetch_add(1, std::memory_order_seq_cst);
-  inject_.enqueue(t);
+  if (!inject_.enqueue(t)) report_lost_task("inject (a spawn or wake-up from outside the runtime)");
   // seq_cst: P3 (publish, then look for idle workers).
   inject_count_.fetch_add(1, std::memory_order_seq_cst);
   wake_one_if_needed();
