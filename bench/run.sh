@@ -111,7 +111,11 @@ idle_cores() {  # idle CPU over one second, in cores (one decimal)
   awk -v a="$a" -v b="$b" -v n="$cores" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];
     printf "%.1f", (t > 0 ? (y[1] - x[1]) / t * n : 0) }'
 }
-build_procs() { (pgrep -c -x 'cc1plus|cc1|clang|clang\+\+|clang-14|ld|ld.gold|ninja|make|go|compile' 2>/dev/null) || echo 0; }
+build_procs() {  # pgrep -c prints 0 and exits 1 when nothing matches
+  local n
+  n=$(pgrep -c -x 'cc1plus|cc1|clang|clang\+\+|clang-14|ld|ld.gold|ninja|make|go|compile' 2>/dev/null || true)
+  echo "${n:-0}"
+}
 check_machine() {  # $1 = when; sets load1, idle, builds; warns
   read -r load1 _ < /proc/loadavg
   idle=$(idle_cores)
@@ -163,17 +167,17 @@ now() { date +%s.%N; }
 # ---------------------------------------------------------------- vCPU placement gate
 # This kind of VM (the project's 2-core KVM guest) now and then runs its two vCPUs where a
 # cache-line round trip takes ~5x longer (L0 ~65 ns -> ~320-350 ns) for a minute or so (and
-# sometimes on two hyperthreads of one core: L0 ~30 ns). Every
-# cross-core figure (weft's threads, the spin peers, CAF, ...) then reads 2-5x slower while
-# programs that stay on one core (Go's W3-W5 goroutines mostly do) do not: one such minute in a
-# run used to decide a median. So before each repetition a short L0 probe (10,000 round trips,
-# ~10 ms) checks the placement; while it reads more than 3x the run's best probe, the
-# repetition waits (2 s steps, at most 20 s per repetition and WEFT_BENCH_GATE_MAX_WAIT, default
-# 120 s, per run), then runs anyway and is marked. Every program is gated the same way, so the
-# table compares everyone in the same (normal) placement; placement.csv lists every probe.
+# sometimes on two hyperthreads of one core: L0 ~30 ns). Every cross-core figure (weft's
+# threads, the spin peers, CAF, ...) then reads 2-5x slower while programs that stay on one core
+# (Go's W3-W5 goroutines mostly do) do not: one such minute in a run used to decide a median.
+# So before each repetition a short L0 probe (10,000 round trips, ~10 ms) checks the placement;
+# while it reads more than 3x the run's best probe, the repetition waits (2 s steps, at most 20 s
+# per repetition and WEFT_BENCH_GATE_MAX_WAIT, default 90 s, per run, reserved out of the
+# budget), then runs anyway and is marked. Every program is gated the same way, so the table
+# compares everyone in the same (normal) placement; placement.csv lists every probe.
 # WEFT_BENCH_PLACEMENT_GATE=0 turns it off.
 gate_on=${WEFT_BENCH_PLACEMENT_GATE:-1}
-gate_wait_left=${WEFT_BENCH_GATE_MAX_WAIT:-120}
+gate_wait_left=${WEFT_BENCH_GATE_MAX_WAIT:-90}
 gate_waited=0 gate_slow_reps=0
 probe_l0() {
   "$runner" --only L0 --peers floor --reps 1 --scale 0.01 2>/dev/null | awk -F, '$2 == "L0" { print $4; exit }'
@@ -256,9 +260,10 @@ done
 # so a few minutes of a slower machine (this VM changes vCPU placement now and then; other
 # tenants come and go) hit one repetition of many figures instead of every repetition of a few,
 # and the median drops it. Repeated runs agree better this way (bench/RESULTS.md).
-# Budget: after round 1 each case's repetition time is known; what is left of the budget is
-# shared out, cheapest cases first (their unused share passes to the dearer ones), and a case
-# gets min(reps - 1, share / its time) more repetitions.
+# Budget: after round 1 each case's repetition time is known; what is left of the budget (less
+# what the placement gate may still wait) is shared out, cheapest cases first (their unused
+# share passes to the dearer ones), and a case gets min(reps - 1, share / its time) more
+# repetitions.
 cases=()  # "name|exe|workload|scale"
 for entry in "${programs[@]}"; do
   name=${entry%% *} exe=${entry#* }
@@ -279,7 +284,10 @@ for ((rep = 1; rep <= reps; rep++)); do
       [[ -n "${case_why[$c]:-}" ]] && continue
       plan_in+="$c ${case_spent[$c]}"$'\n'
     done
-    left=$(awk -v b="$budget" -v t0="$t_start" -v t="$(now)" 'BEGIN { r = b - (t - t0); print (r < 0 ? 0 : r) }')
+    # What the placement gate may still wait, and its probes (~30 ms each), come off the top.
+    reserve=0
+    [[ "$gate_on" != 0 ]] && reserve=$(awk -v w="$gate_wait_left" -v n="${#cases[@]}" -v r="$reps" 'BEGIN { print w + n * (r - 1) * 0.03 }')
+    left=$(awk -v b="$budget" -v t0="$t_start" -v t="$(now)" -v res="$reserve" 'BEGIN { r = b - (t - t0) - res; print (r < 0 ? 0 : r) }')
     while IFS=' ' read -r c more share; do
       [[ -n "$c" ]] || continue
       case_more[$c]=$more
