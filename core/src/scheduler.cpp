@@ -188,20 +188,30 @@ void start_fiber(task* t) {
 
 // ---- queues ----
 
-/// The global queue (moodycamel) allocates a block now and then; if that fails, the runnable
-/// task we hold would be lost and whoever waits for it would hang. Say so and stop instead.
+/// The global queue (moodycamel) allocates a block now and then, and so does the deterministic
+/// mode's ready list; if that fails, the runnable task we hold would be lost and whoever waits
+/// for it would hang. Say so and stop instead.
 [[noreturn, gnu::cold, gnu::noinline]] void report_lost_task(const char* where) noexcept {
   std::fprintf(stderr,
-               "weft: out of memory: the runtime's global run queue could not grow in %s; a runnable "
-               "task would be lost (every wait on it would hang), so the process stops here.\n",
+               "weft: out of memory: a run queue could not grow in %s; a runnable task would be "
+               "lost (every wait on it would hang), so the process stops here.\n",
                where);
   std::fflush(stderr);
   std::abort();
 }
 
+/// Deterministic mode: t joins the worker's ready list (the seed picks from it).
+void det_push(worker* w, task* t) noexcept {
+  try {
+    w->det_ready_.push_back(t);
+  } catch (...) {
+    report_lost_task("the deterministic mode's ready list");
+  }
+}
+
 void push_local(worker* w, task* t) noexcept {
   if (w->rt_->deterministic_) {
-    w->det_ready_.push_back(t);
+    det_push(w, t);
     return;
   }
   while (!w->runq_.push(t)) {
@@ -220,7 +230,7 @@ void push_local(worker* w, task* t) noexcept {
 
 void push_runnext(worker* w, task* t) noexcept {
   if (w->rt_->deterministic_) {
-    w->det_ready_.push_back(t);
+    det_push(w, t);
     return;
   }
   // acq_rel: release publishes t to a thief that takes the slot (P4); acquire: the displaced
@@ -406,7 +416,7 @@ task* pick_deterministic(worker* w) noexcept {
   runtime_impl* rt = w->rt_;
   for (;;) {
     run_due_timers(w);
-    while (task* t = take_injected(w)) w->det_ready_.push_back(t);
+    while (task* t = take_injected(w)) det_push(w, t);
     if (!w->det_ready_.empty()) {
       const std::size_t i = static_cast<std::size_t>(next_random(w->rng_) % w->det_ready_.size());
       std::swap(w->det_ready_[i], w->det_ready_.back());
@@ -495,7 +505,7 @@ task* finalise_park(worker* w, task* t) noexcept {
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (w->rt_->deterministic_) {
-    w->det_ready_.push_back(t);
+    det_push(w, t);
     return nullptr;
   }
   return t;
