@@ -762,6 +762,15 @@ void grow_pool_locked(runtime_impl* rt) {
   task* first = nullptr;
   task* last = nullptr;
   task* slab_first = nullptr;
+  // Puts the tasks made so far on the free list, stack 0 last. Also on the way out of an
+  // allocation failure part-way (the task registry grows): nothing made is lost (the slab's
+  // unused stacks wait for ~runtime).
+  auto publish = [&] {
+    if (slab_first == nullptr) return;
+    (last != nullptr ? last->next_free_ : first) = slab_first;
+    slab_first->next_free_ = rt->pool_free_;
+    rt->pool_free_ = first;
+  };
   try {
     for (std::size_t i = 0; i < pool_grow; ++i) {
       task& t = rt->tasks_.emplace_back(rt);
@@ -775,20 +784,10 @@ void grow_pool_locked(runtime_impl* rt) {
       last = &t;
     }
   } catch (...) {
-    // Out of memory part-way (the task registry grows): the tasks made so far still go to the
-    // free list, so nothing made is lost (the slab's unused stacks wait for ~runtime).
-    if (slab_first != nullptr) {
-      (last != nullptr ? last->next_free_ : first) = slab_first;
-      last = slab_first;
-      last->next_free_ = rt->pool_free_;
-      rt->pool_free_ = first;
-    }
+    publish();
     throw;
   }
-  last->next_free_ = slab_first;
-  last = slab_first;
-  last->next_free_ = rt->pool_free_;
-  rt->pool_free_ = first;
+  publish();
 }
 
 task* worker_alloc(worker* w) {

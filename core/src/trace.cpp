@@ -205,11 +205,7 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
   std::uint64_t aux = 0;
   bool stamp = ring->stamp_all_;
   switch (k) {
-    case trace_kind::run:
-      // relaxed: an option; see P2. A worker stamps its switch-ins (its time base) and, with
-      // precise_timestamps, everything else.
-      ring->stamp_all_ = precise.load(std::memory_order_relaxed);
-      [[fallthrough]];
+    case trace_kind::run:  // a worker's time base (its stamp_all_ was set in register_ring)
     case trace_kind::idle_begin:
       stamp = true;
       break;
@@ -252,8 +248,8 @@ void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept {
     trace_record(k, a, b);  // registers the ring
     return;
   }
-  // stamp_all_ is `precise` on a worker (set at each switch-in) and true on other threads: the
-  // `default` case of trace_record without its loads.
+  // stamp_all_ is `precise` on a worker (set when its ring registered) and true on other
+  // threads: the `default` case of trace_record without its loads.
   ring->append(ring->stamp_all_ ? ticks() | 1 : 0, static_cast<std::uint64_t>(k), reinterpret_cast<std::uintptr_t>(a), b);
 }
 

@@ -90,7 +90,7 @@ struct trace_ring {
   const std::uint64_t mask_;
   std::atomic<std::uint64_t> head_{0};  // records ever appended in this session (I1)
   std::uint64_t session_ = 0;           // I2
-  bool stamp_all_ = true;               // false once the thread switched into a task (a worker)
+  bool stamp_all_ = true;               // a worker: `precise_timestamps` (register_ring); others: true
   bool alive_ = true;                   // the owner thread has not exited
   int os_tid_ = 0;
   std::string name_;
