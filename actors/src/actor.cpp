@@ -28,6 +28,7 @@
 
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/blocking_info.hpp>
+#include <weft/detail/node_slab.hpp>
 #include <weft/detail/source_location.hpp>
 #include <weft/detail/task.hpp>
 #include <weft/detail/trace.hpp>
@@ -104,6 +105,7 @@ actor_core::~actor_core() {
       auto* n = static_cast<message_node*>(l);
       n->ops_->drop(n);
     }
+    node_slab_flush();
     // relaxed: the last owner; see above.
     monitor_node* m = monitors_.load(std::memory_order_relaxed);
     while (m != nullptr && m != ended_sentinel()) delete std::exchange(m, m->next);
@@ -306,6 +308,9 @@ void actor_runner::run(actor_core* s) noexcept {
         }
       }
     }
+    // Hand this run's freed nodes to their slab: a slab is reused only once counted back
+    // (node_slab.hpp), and this thread may not free another node for a long time.
+    node_slab_flush();
     if (ended) break;
     // relaxed: the count carries no data (message contents come through the mailbox, P2); a
     // sender that sees the freed slots reserves them with its own CAS. The returned value is a
@@ -379,6 +384,7 @@ void actor_runner::fail(actor_core* s, std::exception_ptr error) noexcept {
     message_node* n = pop_reserved(s);
     n->ops_->drop(n);
   }
+  node_slab_flush();
   finish(s, std::move(error));
 }
 

@@ -1,16 +1,12 @@
 // Actors under racing asks, stops and failures with lifetime-tracked messages (issue 4 item 6):
 // every accepted message is handled or destroyed exactly once and every ask completes with its
 // value or the status that says why not; a handler blocked in a nested ask blocks only its
-// actor; the pooled message nodes (node_pool.hpp) are never handed out twice, also when they
-// are freed on other threads than the ones that took them.
+// actor. (The message nodes' slabs have their own tests: node_slab_test.cpp.)
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <set>
 #include <thread>
 #include <vector>
-
-#include <weft/detail/node_pool.hpp>
 
 #include "actor_support.hpp"
 
@@ -168,33 +164,6 @@ TEST_P(ActorRace, NodesTakenOnManyThreadsAndFreedByTheRunnerKeepTheirContents) {
     ASSERT_TRUE(static_cast<bool>(r));
     EXPECT_EQ(r->second, 3 * per_thread * static_cast<std::uint64_t>(wave + 1));
     EXPECT_EQ(r->first, want);
-  }
-}
-
-TEST(NodePool, NeverHandsOutTheSameStorageTwice) {
-  using namespace weft::detail;
-  constexpr std::size_t cls = 1;  // 64-byte nodes
-  const std::size_t n = 3 * node_batch + 7;  // more than a thread keeps: batches reach the depot
-  for (int round = 0; round < 3; ++round) {
-    std::vector<void*> taken;
-    std::thread producer([&] {
-      for (std::size_t i = 0; i < n; ++i) {
-        void* p = node_pool_allocate(cls);
-        std::memset(p, static_cast<int>(i & 0x7f), node_min_size << cls);
-        taken.push_back(p);
-      }
-    });
-    producer.join();
-    EXPECT_EQ(std::set<void*>(taken.begin(), taken.end()).size(), n) << "a node was handed out twice";
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto* b = static_cast<const unsigned char*>(taken[i]);
-      for (std::size_t k = 0; k < (node_min_size << cls); ++k)
-        ASSERT_EQ(b[k], static_cast<unsigned char>(i & 0x7f)) << "two live nodes overlap";
-    }
-    std::thread consumer([&] {  // freed on another thread, which then exits (its lists go back)
-      for (void* p : taken) node_pool_free(p, cls);
-    });
-    consumer.join();
   }
 }
 

@@ -21,8 +21,8 @@
 // default one, or the runtime given to spawn_actor); a handler may block on a channel or another
 // actor's ask, which parks only its own actor. The runtime must outlive its actors' activity.
 //
-// Allocation: one node per message (operator new; a per-thread node pool exists but is off, see
-// detail/node_pool.hpp), plus the one-shot state for ask; the runner task is spawned when an
+// Allocation: one node per message (carved from the sending thread's 64 KiB slab, see
+// detail/node_slab.hpp; operator new for messages over 1 KiB), plus the one-shot state for ask; the runner task is spawned when an
 // idle actor receives a message (after answering an ask a runner lingers one yield before going
 // idle, so an asker that asks again at once finds it running). The node and the runner's task
 // are both taken before the message is enqueued, so a tell or ask that runs out of memory

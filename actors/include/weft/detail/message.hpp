@@ -6,7 +6,7 @@
 //
 // One node per message, taken before the slot is reserved so a failed tell/ask leaves the
 // caller's message untouched and no reserved slot is ever left without a node. Nodes come from
-// operator new, or from the per-thread pools of node_pool.hpp when `node_pool_enabled` is on.
+// the sending thread's slab (node_slab.hpp), or from operator new when they are too big for one.
 //
 // A node is owned by whoever holds it: the sender until push(), the mailbox until try_pop(),
 // then the runner, which calls exactly one of `handle` (runs the handler, completes the promise,
@@ -22,7 +22,7 @@
 #include <utility>
 
 #include <weft/detail/mailbox.hpp>
-#include <weft/detail/node_pool.hpp>
+#include <weft/detail/node_slab.hpp>
 #include <weft/oneshot.hpp>
 
 namespace weft::detail {
@@ -52,9 +52,8 @@ struct message_node : mailbox_link {
 /// has happened, so the caller's message and the actor are untouched).
 template <class N>
 void* allocate_node() {
-  constexpr int cls = node_class_of(sizeof(N), alignof(N));
-  if constexpr (cls >= 0)
-    return node_pool_allocate(static_cast<std::size_t>(cls));
+  if constexpr (node_slab_fits(sizeof(N), alignof(N)))
+    return node_slab_allocate(sizeof(N));
   else if constexpr (alignof(N) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
     return ::operator new(sizeof(N), std::align_val_t{alignof(N)});
   else
@@ -64,10 +63,9 @@ void* allocate_node() {
 /// Frees storage from allocate_node<N>() (the object in it, if any, is already destroyed).
 template <class N>
 void free_node(void* p) noexcept {
-  constexpr int cls = node_class_of(sizeof(N), alignof(N));
   // Unsized forms: clang 14 (the TSan compiler) has no sized deallocation by default.
-  if constexpr (cls >= 0)
-    node_pool_free(p, static_cast<std::size_t>(cls));
+  if constexpr (node_slab_fits(sizeof(N), alignof(N)))
+    node_slab_free(p, sizeof(N));
   else if constexpr (alignof(N) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
     ::operator delete(p, std::align_val_t{alignof(N)});
   else
