@@ -928,8 +928,13 @@ parker& task_parker(task* t) noexcept { return t->parker_; }
 
 bool park_task_until(parker& p, time_point deadline) noexcept {
   task* t = p.owner_task();
-  // acquire: consumes a token; the waker's writes before unpark are visible (P2).
-  if (p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified) return true;
+  // A token that is already there: consumed with acquire, so the waker's writes before unpark
+  // are visible (P2). relaxed look first: while the task runs only its own exchange clears the
+  // word, so `notified` seen here is still there; the usual case (no token) then costs no locked
+  // instruction (finalise_park's CAS catches a token that arrives from now on).
+  if (p.state_.load(std::memory_order_relaxed) == parker::state::notified &&
+      p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified)
+    return true;
   if (deadline != no_deadline && clock::now() >= deadline) return false;
   // relaxed: diagnostic; "since when" is the first park of the operation note_blocking named.
   if (t->since_ns_.load(std::memory_order_relaxed) == 0)
@@ -939,8 +944,10 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   park_switch(t);
   bump(t->worker_->blocked_out_);  // tasks_blocked - 1, on the resuming worker's own counter
   // Resumed (perhaps on another worker): by an unpark (token), a timer, or a spurious wake-up.
-  // acquire: P2.
-  if (p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified) return true;
+  // relaxed look, then acquire: P2 (as at the top; a timer's wake-up leaves no token to take).
+  if (p.state_.load(std::memory_order_relaxed) == parker::state::notified &&
+      p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified)
+    return true;
   if (deadline == no_deadline) return true;
   return clock::now() < deadline;  // a stale timer may wake us early: that is a spurious wake
 }
