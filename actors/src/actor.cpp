@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <new>
 #include <ostream>
 #include <type_traits>
@@ -29,6 +30,7 @@
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/blocking_info.hpp>
 #include <weft/detail/node_slab.hpp>
+#include <weft/detail/platform.hpp>
 #include <weft/detail/source_location.hpp>
 #include <weft/detail/task.hpp>
 #include <weft/detail/trace.hpp>
@@ -78,6 +80,7 @@ void tell_monitor(monitor_node* m, bool failed, const std::exception_ptr& error)
 struct actor_runner {
   static void run(actor_core* s) noexcept;
   static message_node* pop_node(actor_core* s) noexcept;
+  static void wait_for_batch(actor_core* s, std::uint64_t& w) noexcept;
   static message_node* pop_reserved(actor_core* s) noexcept;
   static bool recover(actor_core* s, std::exception_ptr error) noexcept;
   static bool restart_allowed(actor_core* s) noexcept;
@@ -85,11 +88,24 @@ struct actor_runner {
   static void finish(actor_core* s, std::exception_ptr error) noexcept;
 };
 
+// Streamed-message batching (actor_options::batch_wait): the runner waits for a batch only when
+// fewer than batch_target messages are queued; a wait that brought fewer than batch_useful more
+// is not repeated for the next batch_backoff_runs occasions (an actor that tells itself, or
+// senders too slow to fill a batch, stop paying for it).
+constexpr std::uint64_t batch_target = 16;
+constexpr std::uint64_t batch_useful = 4;
+constexpr int batch_backoff_runs = 64;
+
 // ---- construction -------------------------------------------------------------------------------
 
 actor_core::actor_core(const actor_ops* ops, runtime* rt, std::size_t capacity, int max_restarts,
-                       std::chrono::nanoseconds within)
-    : capacity_(capacity), runtime_(rt), ops_(ops), max_restarts_(max_restarts), within_(within) {
+                       std::chrono::nanoseconds within, std::chrono::nanoseconds batch_wait)
+    : capacity_(capacity),
+      runtime_(rt),
+      ops_(ops),
+      max_restarts_(max_restarts),
+      batch_wait_ns_(static_cast<std::uint32_t>(batch_wait.count())),
+      within_(within) {
   in_.attach(out_);  // out_ is built after in_ (it lives on the runner's line)
   if (max_restarts_ > 0)
     restarts_ = new std::chrono::steady_clock::time_point[static_cast<std::size_t>(max_restarts_)];
@@ -262,6 +278,8 @@ void actor_runner::run(actor_core* s) noexcept {
   const bool bounded = s->capacity_ != 0;
   std::size_t handled = 0;
   bool linger = false;  // the last message handled was an ask: yield once before going idle
+  bool streaming = false;  // messages arrived during the last run: a sender keeps telling
+  int wait_backoff = 0;    // batch waits still to skip (the last one brought too few)
   for (;;) {
     const std::uint64_t avail = actor_word::queued(w);
     if (avail == 0) {
@@ -282,6 +300,17 @@ void actor_runner::run(actor_core* s) noexcept {
                                          std::memory_order_release, std::memory_order_relaxed))
         break;
       continue;
+    }
+    // Streaming and only a few queued: let a batch build up (actor_options::batch_wait).
+    if (streaming && avail < batch_target && s->batch_wait_ns_ != 0) {
+      streaming = false;
+      if (wait_backoff > 0) {
+        --wait_backoff;
+      } else {
+        wait_for_batch(s, w);
+        if (actor_word::queued(w) < avail + batch_useful) wait_backoff = batch_backoff_runs;
+        continue;  // the word again from the top (a stop() may have closed it meanwhile)
+      }
     }
     if (handled >= mailbox_batch) {
       handled = 0;
@@ -318,8 +347,37 @@ void actor_runner::run(actor_core* s) noexcept {
     w = taken == 0 ? s->word_.load(std::memory_order_relaxed)
                    : s->word_.fetch_sub(taken * actor_word::queued_one, std::memory_order_relaxed) -
                          taken * actor_word::queued_one;
+    // Never after an ask (its asker waits for the reply), never with a bounded mailbox (taken
+    // is 0 there: its senders may be waiting for the slots).
+    streaming = !linger && taken != 0 && actor_word::queued(w) != 0;
   }
   s->release_ref();
+}
+
+/// Waits up to batch_wait for streamed messages to queue up (actor_options::batch_wait): the
+/// runner spins on its own (relax, clock) and reads the senders' word only a quarter of the way
+/// in (nothing arrived: nobody is sending, stop) and at the end, so the sender runs undisturbed
+/// meanwhile instead of handing the word's and the nodes' lines back and forth per message.
+/// The worker is busy meanwhile: its other tasks wait at most batch_wait. Leaves a fresh word
+/// in w.
+void actor_runner::wait_for_batch(actor_core* s, std::uint64_t& w) noexcept {
+  const std::uint64_t before = actor_word::queued(w);
+  const std::chrono::nanoseconds wait(s->batch_wait_ns_);
+  const auto start = std::chrono::steady_clock::now();
+  bool looked = false;
+  for (;;) {
+    for (int i = 0; i < 4; ++i) cpu_relax();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (elapsed >= wait) break;
+    // relaxed: a look at the count only; the run loop re-reads the word before relying on it.
+    if (!looked && elapsed >= wait / 4) {
+      looked = true;
+      if (actor_word::queued(s->word_.load(std::memory_order_relaxed)) == before) break;
+    }
+  }
+  // relaxed (load and store): a diagnostic counter that only the runner writes.
+  s->batch_waits_.store(s->batch_waits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  w = s->word_.load(std::memory_order_relaxed);  // relaxed: as above
 }
 
 /// Pops the next node, which a reservation guarantees (I5): its sender may still be between

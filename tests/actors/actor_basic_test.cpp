@@ -250,3 +250,68 @@ TEST_P(ActorBasic, ConstructorArgumentsAreCopiedAndForwarded) {
 }
 
 }  // namespace
+
+// ---- batching of streamed messages (actor_options::batch_wait) ----------------------------------
+
+namespace {
+struct chain_t {
+  int left;
+};
+/// Tells itself the next link of a chain: every run finds a message that arrived during the run
+/// (its own), which looks like a streaming sender to the runner.
+struct self_teller {
+  weft::actor_ref<self_teller>* self;
+  long handled = 0;
+  void operator()(chain_t c) {
+    ++handled;
+    if (c.left > 0) (void)self->tell(chain_t{c.left - 1});
+  }
+  long operator()(get_t) const { return handled; }
+};
+
+long run_chain(weft::actor_ref<self_teller>& a, int links) {
+  EXPECT_EQ(a.tell(chain_t{links - 1}), status::ok);
+  long seen = 0;
+  wait_until([&] { return (seen = get(a.ask(get_t{})).value()) >= links; }, "the chain of self-tells ends");
+  return seen;
+}
+}  // namespace
+
+// An actor that tells itself: its runner waits for a batch at most once per 64 occasions, since
+// a wait brings nothing (nobody else sends). Without the back-off it would wait at every link;
+// without streaming detection, never.
+TEST_P(ActorBasic, BatchWaitBacksOffWhenNobodyElseSends) {
+  constexpr int links = 64 * 100;
+  weft::actor_ref<self_teller> a;
+  a = spawn_with<self_teller>(weft::actor_options{}, &a);
+  EXPECT_EQ(run_chain(a, links), links);
+  const std::uint64_t waits = a.batch_waits();
+  EXPECT_GE(waits, 1u) << "the runner never saw its own tells as a stream";
+  EXPECT_LE(waits, links / 64 + 4u) << "the runner kept waiting for batches nobody was sending";
+  a.stop();
+}
+
+TEST_P(ActorBasic, BatchWaitZeroNeverWaits) {
+  constexpr int links = 2000;
+  weft::actor_options o;
+  o.batch_wait = std::chrono::nanoseconds(0);
+  weft::actor_ref<self_teller> a;
+  a = spawn_with<self_teller>(o, &a);
+  EXPECT_EQ(run_chain(a, links), links);
+  EXPECT_EQ(a.batch_waits(), 0u);
+  a.stop();
+}
+
+TEST_P(ActorBasic, BatchWaitOutOfRangeIsRefused) {
+  for (auto bad : {std::chrono::nanoseconds(-1), std::chrono::nanoseconds(std::chrono::seconds(2))}) {
+    weft::actor_options o;
+    o.batch_wait = bad;
+    try {
+      (void)spawn_with<counter>(o);
+      ADD_FAILURE() << "spawn_actor accepted batch_wait = " << bad.count() << " ns";
+    } catch (const weft::error& e) {
+      EXPECT_EQ(e.code(), status::failed);
+      EXPECT_NE(std::string(e.what()).find("batch_wait"), std::string::npos) << e.what();
+    }
+  }
+}

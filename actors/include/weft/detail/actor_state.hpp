@@ -191,6 +191,9 @@ class actor_core {
   void stop() noexcept;
 
   /// Messages accepted and not yet taken by the runner (relaxed snapshot).
+  /// Batch waits so far (actor_options::batch_wait). relaxed: a diagnostic counter.
+  std::uint64_t batch_waits() const noexcept { return batch_waits_.load(std::memory_order_relaxed); }
+
   std::size_t queued() const noexcept {
     // relaxed: a snapshot for size(); nothing is read through it.
     return static_cast<std::size_t>(actor_word::queued(word_.load(std::memory_order_relaxed)));
@@ -234,7 +237,7 @@ class actor_core {
 
  protected:
   actor_core(const actor_ops* ops, runtime* rt, std::size_t capacity, int max_restarts,
-             std::chrono::nanoseconds within);
+             std::chrono::nanoseconds within, std::chrono::nanoseconds batch_wait);
   ~actor_core();  // not virtual: the state is deleted through ops_->destroy, as its real type
 
   /// Where the behaviour lives (nullptr while it is destroyed); the derived class sets it.
@@ -273,11 +276,13 @@ class actor_core {
   std::atomic<std::uint32_t> handles_{1};
   std::atomic<monitor_node*> monitors_{nullptr};  // see actor.cpp; P4
   const int max_restarts_;
+  const std::uint32_t batch_wait_ns_;  // actor_options::batch_wait (<= 1 s); fills max_restarts_' padding
   const std::chrono::nanoseconds within_;
   std::chrono::steady_clock::time_point* restarts_ = nullptr;  // ring of the last restarts (new[])
   std::size_t restart_next_ = 0;   // ring index of the oldest entry
   std::size_t restart_count_ = 0;  // entries in use (<= max_restarts_)
   bool exit_failed_ = false;       // P4
+  std::atomic<std::uint32_t> batch_waits_{0};  // the runner only writes it (relaxed); in the padding
   std::exception_ptr exit_error_;  // P4
 };
 
@@ -308,8 +313,8 @@ class actor_state final : public actor_core {
   /// Builds B from copies of args (throws what B's constructor throws; nothing is shared yet).
   template <class... A>
   actor_state(runtime* rt, std::size_t capacity, int max_restarts, std::chrono::nanoseconds within,
-              A&&... args)
-      : actor_core(&ops, rt, capacity, max_restarts, within), args_(std::forward<A>(args)...) {
+              std::chrono::nanoseconds batch_wait, A&&... args)
+      : actor_core(&ops, rt, capacity, max_restarts, within, batch_wait), args_(std::forward<A>(args)...) {
     build();
   }
   ~actor_state() { destroy_behaviour(); }
