@@ -94,7 +94,7 @@ struct actor_runner {
 // senders too slow to fill a batch, stop paying for it).
 constexpr std::uint64_t batch_target = 16;
 constexpr std::uint64_t batch_useful = 4;
-constexpr int batch_backoff_runs = 64;
+constexpr std::uint16_t batch_backoff_runs = 64;
 
 // ---- construction -------------------------------------------------------------------------------
 
@@ -279,7 +279,6 @@ void actor_runner::run(actor_core* s) noexcept {
   std::size_t handled = 0;
   bool linger = false;  // the last message handled was an ask: yield once before going idle
   bool streaming = false;  // messages arrived during the last run: a sender keeps telling
-  int wait_backoff = 0;    // batch waits still to skip (the last one brought too few)
   for (;;) {
     const std::uint64_t avail = actor_word::queued(w);
     if (avail == 0) {
@@ -304,11 +303,13 @@ void actor_runner::run(actor_core* s) noexcept {
     // Streaming and only a few queued: let a batch build up (actor_options::batch_wait).
     if (streaming && avail < batch_target && s->batch_wait_ns_ != 0) {
       streaming = false;
-      if (wait_backoff > 0) {
-        --wait_backoff;
+      // batch_skips_ lives in the actor, not here: an actor that goes idle between messages
+      // starts a new runner each time, and must not wait afresh in each.
+      if (s->batch_skips_ > 0) {
+        --s->batch_skips_;
       } else {
         wait_for_batch(s, w);
-        if (actor_word::queued(w) < avail + batch_useful) wait_backoff = batch_backoff_runs;
+        if (actor_word::queued(w) < avail + batch_useful) s->batch_skips_ = batch_backoff_runs;
         continue;  // the word again from the top (a stop() may have closed it meanwhile)
       }
     }

@@ -282,6 +282,7 @@ class actor_core {
   std::size_t restart_next_ = 0;   // ring index of the oldest entry
   std::size_t restart_count_ = 0;  // entries in use (<= max_restarts_)
   bool exit_failed_ = false;       // P4
+  std::uint16_t batch_skips_ = 0;  // the runner only: batch waits still to skip (actor.cpp); in the padding
   std::atomic<std::uint32_t> batch_waits_{0};  // the runner only writes it (relaxed); in the padding
   std::exception_ptr exit_error_;  // P4
 };
