@@ -92,7 +92,7 @@ struct actor_runner {
 // fewer than batch_target messages are queued; a wait that brought fewer than batch_useful more
 // is not repeated for the next batch_backoff_runs occasions (an actor that tells itself, or
 // senders too slow to fill a batch, stop paying for it).
-constexpr std::uint64_t batch_target = 16;
+constexpr std::uint64_t batch_target = 32;
 constexpr std::uint64_t batch_useful = 4;
 constexpr std::uint16_t batch_backoff_runs = 64;
 

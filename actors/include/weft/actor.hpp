@@ -99,14 +99,14 @@ struct actor_options {
   /// was handling others (a sender on another thread keeps telling), the runner waits up to
   /// this long, without touching the senders' cache lines, for more to queue up before it
   /// takes the next ones: the sender then runs undisturbed and the runner takes the messages
-  /// in batches (W8, one sender streaming tells to an actor on another core: 70 -> ~25 ns per
+  /// in batches (W8, one sender streaming tells to an actor on another core: 70 -> 27 ns per
   /// message on the project's VM; bench/RESULTS.md). The cost: a message that queues behind
   /// others while the actor is busy may wait up to this much longer. The runner stops waiting
   /// early when nothing arrives in the first quarter of the wait, and stops waiting for the next
   /// 64 runs when a wait brought fewer than 4 messages (so an actor that tells itself, or
   /// whose senders are slow, does not pay it). Never waits after an ask was answered (the
   /// asker is waiting for the reply), nor with a bounded mailbox. 0: never wait.
-  std::chrono::nanoseconds batch_wait = std::chrono::nanoseconds(500);
+  std::chrono::nanoseconds batch_wait = std::chrono::microseconds(1);
 };
 
 namespace detail {
