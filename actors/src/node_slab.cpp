@@ -85,6 +85,7 @@ struct thread_state {
   slab_header* counted;  // the slab whose freed nodes are being counted, or nullptr
   std::int64_t count;    // freed nodes of `counted` not yet subtracted from its refs
   bool hooked;
+  bool exited;           // the exit hook has run: nothing is held back or left open any more
 };
 constinit thread_local thread_state tls{};
 
@@ -170,11 +171,15 @@ void flush(thread_state& t) noexcept {
   put_back(s, n);
 }
 
-/// At thread exit: the open slab is retired and the held-back count handed over.
+/// At thread exit: the open slab is retired and the held-back count handed over. Other
+/// thread-local destructors may still run after this one (those constructed before the hook)
+/// and tell or drop messages: from then on a free is handed over at once and a slab opened for
+/// an allocation is retired right after it (no later hook would do either).
 struct exit_hook {
   ~exit_hook() {
     flush(tls);
     retire(tls);
+    tls.exited = true;
   }
 };
 
@@ -201,18 +206,29 @@ constexpr std::size_t rounded(std::size_t size) noexcept {
   t.handed = 0;
 }
 
+void* carve(thread_state& t, std::size_t n) noexcept {
+  void* p = t.bump;
+  t.bump += n;
+  ++t.handed;
+  unpoison(p, n);
+  return p;
+}
+
+[[gnu::noinline]] void* allocate_slow(thread_state& t, std::size_t n) {
+  open_new_slab(t);
+  void* p = carve(t, n);
+  if (t.exited) retire(t);  // after the exit hook: nobody would retire this slab later
+  return p;
+}
+
 }  // namespace
 
 void* node_slab_allocate(std::size_t size) {
   const std::size_t n = rounded(size);
   thread_state& t = tls;
   if (static_cast<std::size_t>(t.end - t.bump) < n) [[unlikely]]
-    open_new_slab(t);
-  void* p = t.bump;
-  t.bump += n;
-  ++t.handed;
-  unpoison(p, n);
-  return p;
+    return allocate_slow(t, n);
+  return carve(t, n);
 }
 
 void node_slab_free(void* p, std::size_t size) noexcept {
@@ -225,6 +241,10 @@ void node_slab_free(void* p, std::size_t size) noexcept {
   }
   if (!t.hooked) [[unlikely]]
     hook_thread_exit();  // a thread that only frees (a runner's worker) hands its count over too
+  if (t.exited) [[unlikely]] {
+    put_back(s, 1);  // after the exit hook: nobody would hand a held-back count over
+    return;
+  }
   flush(t);
   t.counted = s;
   t.count = 1;

@@ -212,3 +212,31 @@ TEST(NodeSlabDeathTest, AReadOfAFreedNodeIsReported) {
 #endif
 
 }  // namespace
+
+namespace {
+/// Allocates one more node and frees them all in its destructor: as a thread-local constructed
+/// before the thread's first slab use, it is destroyed after the slabs' exit hook.
+struct late_user {
+  std::vector<void*> nodes;
+  ~late_user() {
+    nodes.push_back(node_slab_allocate(32));
+    for (void* p : nodes) node_slab_free(p, 32);
+  }
+};
+}  // namespace
+
+// A thread-local destroyed after the slabs' exit hook allocates and frees nodes: the frees are
+// handed over at once and the slab opened for the allocation is retired at once, so every slab
+// the thread took comes back (a count held back, or a slab left open, after the hook would stay
+// out for good).
+TEST(NodeSlab, UseAfterTheExitHookHoldsNothingBack) {
+  const auto before = node_slab_stats();
+  std::thread([] {
+    static thread_local late_user late;  // constructed first: destroyed after the exit hook
+    for (int i = 0; i < 100; ++i) late.nodes.push_back(node_slab_allocate(32));
+  }).join();
+  const auto after = node_slab_stats();
+  const std::uint64_t taken = (after.slabs_made - before.slabs_made) + (after.slabs_reused - before.slabs_reused);
+  EXPECT_EQ(taken, 2u) << "one slab before the exit hook, one for the allocation after it";
+  EXPECT_EQ(after.slabs_recycled - before.slabs_recycled, taken) << "a slab used after the exit hook never came back";
+}

@@ -13,8 +13,9 @@
 // the end of each run of messages). The slab whose last node comes back goes to a shared cache
 // of empty slabs, from which any sender's thread takes its next one.
 //
-// Memory: each sending thread holds one open slab; each freeing thread holds back the count of
-// at most one slab until its next flush (so at most one slab per thread is kept from reuse by
+// Memory: each sending thread holds one open slab (retired by its exit hook; a thread-local
+// destructor that runs after the hook gets a slab retired at once, and its frees are handed
+// over at once); each freeing thread holds back the count of at most one slab until its next flush (so at most one slab per thread is kept from reuse by
 // held-back counts); a slab is reused only when every node carved from it is freed, so one
 // message left in a mailbox keeps its whole slab (64 KiB) alive. The cache keeps at most
 // `node_slab_cache_max` empty slabs and gives the rest back to operator delete.
