@@ -161,6 +161,8 @@ class actor_server final : public echo_server {
       }
     conns_.clear();  // drops the last handles
     for (auto& e : ends) (void)e.recv();
+    for (auto& e : retired_ends_) (void)e.recv();
+    retired_ends_.clear();
     for (int fd : open_fds_) ::close(fd);
     open_fds_.clear();
     ::close(listen_fd_);
@@ -237,6 +239,9 @@ class actor_server final : public echo_server {
       fds.swap(retired_);
     }
     for (int fd : fds) {
+      // The actor may still be finishing its last run when its handle goes: stop() waits for
+      // its end too (every connection actor has ended when stop() returns).
+      retired_ends_.push_back(conns_[static_cast<std::size_t>(fd)].monitor());
       conns_[static_cast<std::size_t>(fd)] = {};  // the last handle: the actor ends
       open_fds_.erase(fd);
       ::close(fd);  // the actor no longer touches it (it retired it in its last handler)
@@ -251,6 +256,7 @@ class actor_server final : public echo_server {
   std::thread reactor_;
   std::vector<weft::actor_ref<connection>> conns_;  // by fd; the reactor thread only (then stop())
   std::unordered_set<int> open_fds_;                // likewise
+  std::vector<weft::receiver<weft::exit_info>> retired_ends_;  // likewise: retired actors' ends
   std::mutex retired_mu_;
   std::vector<int> retired_;  // under retired_mu_
   std::mutex stop_mu_;
