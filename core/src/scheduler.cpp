@@ -926,15 +926,20 @@ void make_runnable(task* t) noexcept {
 
 parker& task_parker(task* t) noexcept { return t->parker_; }
 
+namespace {
+/// The running task takes a token that is already in its parker word. The waker's writes before
+/// unpark are then visible (acquire: P2). A relaxed look first: while the task runs only its own
+/// exchange clears the word, so a `notified` seen is still there, and the usual case (no token)
+/// costs no locked instruction (finalise_park's CAS catches a token that arrives later).
+bool take_waiting_token(parker& p) noexcept {
+  return p.state_.load(std::memory_order_relaxed) == parker::state::notified &&
+         p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified;
+}
+}  // namespace
+
 bool park_task_until(parker& p, time_point deadline) noexcept {
   task* t = p.owner_task();
-  // A token that is already there: consumed with acquire, so the waker's writes before unpark
-  // are visible (P2). relaxed look first: while the task runs only its own exchange clears the
-  // word, so `notified` seen here is still there; the usual case (no token) then costs no locked
-  // instruction (finalise_park's CAS catches a token that arrives from now on).
-  if (p.state_.load(std::memory_order_relaxed) == parker::state::notified &&
-      p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified)
-    return true;
+  if (take_waiting_token(p)) return true;
   if (deadline != no_deadline && clock::now() >= deadline) return false;
   // relaxed: diagnostic; "since when" is the first park of the operation note_blocking named.
   if (t->since_ns_.load(std::memory_order_relaxed) == 0)
@@ -943,11 +948,9 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   t->reason_ = switch_reason::park;
   park_switch(t);
   bump(t->worker_->blocked_out_);  // tasks_blocked - 1, on the resuming worker's own counter
-  // Resumed (perhaps on another worker): by an unpark (token), a timer, or a spurious wake-up.
-  // relaxed look, then acquire: P2 (as at the top; a timer's wake-up leaves no token to take).
-  if (p.state_.load(std::memory_order_relaxed) == parker::state::notified &&
-      p.state_.exchange(parker::state::empty, std::memory_order_acquire) == parker::state::notified)
-    return true;
+  // Resumed (perhaps on another worker): by an unpark (token), a timer (no token), or a
+  // spurious wake-up.
+  if (take_waiting_token(p)) return true;
   if (deadline == no_deadline) return true;
   return clock::now() < deadline;  // a stale timer may wake us early: that is a spurious wake
 }

@@ -190,10 +190,10 @@ class actor_core {
   /// Refuses new messages at once; the runner handles those already queued, then ends. Idempotent.
   void stop() noexcept;
 
-  /// Messages accepted and not yet taken by the runner (relaxed snapshot).
   /// Batch waits so far (actor_options::batch_wait). relaxed: a diagnostic counter.
   std::uint64_t batch_waits() const noexcept { return batch_waits_.load(std::memory_order_relaxed); }
 
+  /// Messages accepted and not yet taken by the runner (relaxed snapshot).
   std::size_t queued() const noexcept {
     // relaxed: a snapshot for size(); nothing is read through it.
     return static_cast<std::size_t>(actor_word::queued(word_.load(std::memory_order_relaxed)));

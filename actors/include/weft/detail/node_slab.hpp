@@ -34,6 +34,12 @@
 //       gives it to the cache. refs > 0 while any thread holds back a count for it.
 //   S2  A thread's producer and consumer state is touched only by that thread (and its exit hook
 //       on that thread).
+// Protocol (who may touch what):
+//   slab.refs        the producer (store at open, subtraction at retire) and freeing threads
+//                    (subtraction at flush); nobody reads it otherwise.
+//   slab payload     a node: its sender until the mailbox push, then the runner (P3); bytes not
+//                    in a live node: nobody (poisoned under ASan).
+//   slab.next_free, the cache lists   under the cache's mutex (P2).
 // Orderings:
 //   P1  Every subtraction from refs is acq_rel: release, so each thread's last reads and writes
 //       of its nodes happen-before the subtraction that reaches 0 (a release sequence of RMWs),
