@@ -162,6 +162,9 @@ boost::context::fiber task_main(task* t, boost::context::fiber&& from) noexcept 
 }
 
 void start_fiber(task* t) {
+  // A slab stack's canary lies in its neighbour's top page: write it rather than let the first
+  // canary check read it (stack_pool.hpp I3). Once per stack (the fiber outlives reuse).
+  if (t->claim_canary_) stack_pool::claim_canary(t->stack_);
   std::byte* top = t->stack_.hi() - task_closure_capacity;
   boost::context::stack_context sctx;
   sctx.sp = top;
@@ -756,8 +759,8 @@ void grow_pool_locked(runtime_impl* rt) {
   stack_block blocks[pool_grow];
   if (rt->pooled_) rt->stacks_.allocate_slab(pool_grow, blocks);
   // Linked in slab order, and worker_alloc keeps that order: stack i+1's canary lies in stack
-  // i's top page (stack_pool.hpp I3), which is then usually written by the time task i+1 first
-  // switches out. Stack 0 goes last: below it there is only the slab's spare page, so a deep
+  // i's top page (stack_pool.hpp I3), which task i+1's start commits for task i, handed out just
+  // before it (claim_canary_). Stack 0 goes last: below it there is only the slab's spare page, so a deep
   // overflow of the first stack handed out would fault instead of reaching the canary check.
   task* first = nullptr;
   task* last = nullptr;
@@ -774,7 +777,12 @@ void grow_pool_locked(runtime_impl* rt) {
   try {
     for (std::size_t i = 0; i < pool_grow; ++i) {
       task& t = rt->tasks_.emplace_back(rt);
-      if (rt->pooled_) bind_stack(t, blocks[i]);
+      if (rt->pooled_) {
+        bind_stack(t, blocks[i]);
+        // Stack 0's canary is in the slab's spare first page, which nothing else writes: a read
+        // maps the zero page there once per slab, cheaper than committing the page.
+        t.claim_canary_ = !rt->opts_.guard_pages && i != 0;
+      }
       t.side_.tsan_fiber_ = tsan_create_fiber();
       if (i == 0) {
         slab_first = &t;
@@ -866,7 +874,10 @@ task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const
   // relaxed (both): diagnostic; the leak_check scope is inherited from the spawner.
   t->scope_.store(parent != nullptr ? parent->scope_.load(std::memory_order_relaxed) : leak_scope_tls,
                   std::memory_order_relaxed);
-  if (size <= task_closure_capacity && align <= 64) {
+  if (size <= task_inline_closure_capacity && align <= 16) {
+    t->closure_ = t->inline_closure_;
+    t->heap_closure_ = false;
+  } else if (size <= task_closure_capacity && align <= 64) {
     t->closure_ = t->stack_.hi() - task_closure_capacity;
     t->heap_closure_ = false;
   } else {

@@ -75,9 +75,10 @@ struct task {
   switch_reason reason_ = switch_reason::park;
   bool quit_ = false;               // ~runtime: leave the fiber's loop
   bool heap_closure_ = false;
+  bool claim_canary_ = false;       // start_fiber writes the stack's canary (stack_pool.hpp I3)
   time_point park_deadline_{};
   task_invoke_fn invoke_ = nullptr;
-  void* closure_ = nullptr;
+  void* closure_ = nullptr;         // inline_closure_, the stack's top, or the heap (heap_closure_)
   stack_block stack_{};
   task* next_free_ = nullptr;       // free-list link (pool side only)
 
@@ -90,20 +91,24 @@ struct task {
   // which park_task_until() absorbs (it re-checks its deadline).
   std::atomic<std::uint64_t> park_seq_{0};
   std::atomic<task_state> state_{task_state::free};
-  // Observability (relaxed: diagnostic snapshots; nothing is published through them).
+  // Observability (relaxed: diagnostic snapshots; nothing is published through them). The
+  // one-byte and four-byte fields sit together after state_, so they fill one word.
+  std::atomic<bool> on_chan_{false};          // op_ is on a channel: chan_cap_/chan_size_ hold
+  std::atomic<bool> timed_park_{false};       // the current park has a deadline (a timer pending)
+  std::atomic<std::uint32_t> spawn_line_{0};
   std::atomic<const char*> op_{nullptr};
   std::atomic<const void*> object_{nullptr};
   std::atomic<const char*> object_name_{nullptr};
   std::atomic<std::int64_t> since_ns_{0};  // coarse monotonic ns at the first park of op_
   std::atomic<const char*> spawn_file_{nullptr};
-  std::atomic<std::uint32_t> spawn_line_{0};
-  // Observability for channel dumps, leak_check and the watchdog (observe.cpp); relaxed like
-  // the fields above: diagnostic snapshots, nothing is published through them.
-  std::atomic<bool> on_chan_{false};          // op_ is on a channel: chan_cap_/chan_size_ hold
+  // For channel dumps, leak_check and the watchdog (observe.cpp), as above.
   std::atomic<std::size_t> chan_cap_{0};      // that channel's capacity
   std::atomic<std::size_t> chan_size_{0};     // its size when the wait began
-  std::atomic<bool> timed_park_{false};       // the current park has a deadline (a timer pending)
   std::atomic<std::uint64_t> scope_{0};       // leak_check scope, inherited from the spawner
+
+  // A small closure lives here (task.hpp: why not on the stack). Last: only spawn and the task's
+  // first run touch it.
+  alignas(16) std::byte inline_closure_[task_inline_closure_capacity];
 };
 
 /// The leak_check scope of the calling OS thread (0: none); tasks inherit their spawner's.

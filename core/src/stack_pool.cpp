@@ -70,10 +70,12 @@ void stack_pool::allocate_slab(std::size_t n, stack_block* out) {
   }
   // Layout without guard pages: the stacks are contiguous and shifted down by canary_bytes from
   // page boundaries, so stack i+1's canary occupies the last canary_bytes of stack i's top page
-  // (I3). A fresh task writes its top page anyway (closure, first frames); reading its
-  // neighbour's canary there costs nothing, whereas a canary alone in an untouched page costs a
-  // read fault (the kernel maps the zero page) per fresh stack at its first switch: 3-6 us on
-  // this VM, more than the rest of a spawn. Stack 0's canary is in the spare first page, which
+  // (I3). A fresh task writes its top page anyway (first frames); its neighbour's canary there
+  // costs nothing more, whereas a canary alone in an untouched page costs a fault per fresh
+  // stack at its first switch: 3-6 us on this VM, more than the rest of a spawn. The runtime
+  // writes the canary when the fiber starts (claim_canary): the free list hands out stacks 1,
+  // 2, ... in order, so that write lands in a page the previous task uses anyway (stack 0, handed
+  // out last, is the one neighbour that may be committed early). Stack 0's canary is in the spare first page, which
   // also keeps an overflow of stack 0 by less than a page in mapped memory, where the canary
   // check reports it (any other stack's overflow lands in its neighbour's top).
   //   [spare page .. c0][stack 0 .. top0 c1][stack 1 ...]   (c = canary, each page-aligned run

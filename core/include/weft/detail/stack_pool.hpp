@@ -25,9 +25,11 @@
 //   I2  Slabs are unmapped only by ~stack_pool (the runtime's end); until then a stack's memory
 //       stays mapped, so a task's stack pointer and canary stay valid while the task object lives.
 //   I3  Without guard pages a slab's stacks are contiguous and end canary_bytes below a page
-//       boundary: stack i's top page also holds stack i+1's canary, so a fresh stack's first
-//       canary check reads a page its neighbour (or the slab's spare first page) maps, never an
-//       untouched page (one read fault per fresh task saved: see allocate_slab).
+//       boundary: stack i's top page also holds stack i+1's canary (see allocate_slab). The
+//       runtime writes a fresh slab stack's canary (zeros: I1 holds) when its fiber starts
+//       (claim_canary), so the neighbour's top page is committed by that write and the first
+//       canary check never maps the zero page there (which the neighbour's first frames would
+//       then copy on write, flushing the TLB of every CPU running the process: an IPI each).
 // Protocol: allocate_slab/allocate_one/free_one are called under the runtime's pool mutex.
 // Orderings: none (no atomics).
 #pragma once
@@ -65,6 +67,15 @@ class stack_pool {
   /// A stack in its own mapping (AddressSanitizer mode); give it back with free_one().
   stack_block allocate_one();
   void free_one(stack_block s) noexcept;
+
+  /// A fresh stack from a slab without guard pages, before its first frame: writes its canary's
+  /// zeros (I3). Not for guard-page or allocate_one() stacks, whose canary is alone in their own
+  /// lowest page (writing it would commit that page).
+  static void claim_canary(const stack_block& s) noexcept {
+    auto* w = reinterpret_cast<volatile std::uint64_t*>(s.lo_);
+    w[0] = 0;
+    w[1] = 0;
+  }
 
   static bool canary_intact(const stack_block& s) noexcept {
     const auto* w = reinterpret_cast<const volatile std::uint64_t*>(s.lo_);

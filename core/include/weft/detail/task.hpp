@@ -5,9 +5,14 @@
 //   ::new (h.storage_) C(...);                                      // the caller builds it
 //   submit_task(h, &invoke_and_destroy<C>);                         // runnable from here on
 //
-// The closure is stored in place at the top of the task's stack when it fits
-// (task_closure_capacity bytes, alignment up to 16), so a spawn allocates nothing in steady
-// state; a larger closure gets heap storage, freed by the runtime after it ran.
+// The closure is stored in place, so a spawn allocates nothing in steady state: in the task
+// object itself when it is small (task_inline_closure_capacity bytes, alignment up to 16: most
+// closures, a few captures plus the future's promise), else at the top of the task's stack
+// (task_closure_capacity bytes); a larger closure gets heap storage, freed by the runtime after
+// it ran. Why small closures stay off the stack: a fresh stack's first write is a page fault
+// (1.6-1.7 us per page on the project's VM), and it should be paid by the worker that first
+// runs the task, not serially by the spawner: a task spawning a burst of tasks would otherwise
+// fault in every one of their stacks on its own worker while the others wait for work.
 //
 // Observability: `where` (the spawn site) is what dump_blocked() prints for the task.
 #pragma once
@@ -27,7 +32,10 @@ namespace weft::detail {
 
 struct task;
 
-/// Bytes of in-place closure storage at the top of each task's stack.
+/// Bytes of closure storage inside each task object (alignment up to 16).
+inline constexpr std::size_t task_inline_closure_capacity = 48;
+/// Bytes of in-place closure storage at the top of each task's stack, for closures that do not
+/// fit in the task object.
 inline constexpr std::size_t task_closure_capacity = 192;
 
 /// Runs the closure at `storage` and destroys it. Must not throw (the runtime has nowhere to
