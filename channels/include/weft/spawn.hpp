@@ -10,9 +10,10 @@
 // caller's worker's local queue (other workers steal it if they are idle); from anywhere else, on
 // the runtime's global queue.
 // Allocation: none in steady state: the future's shared state comes from a per-thread free list
-// (<weft/detail/oneshot_state.hpp>); the task, its stack and the closure (stored in place at the
-// top of the task's stack when it is at most detail::task_closure_capacity bytes) come from the
-// runtime's pools: no system call once warm.
+// (<weft/detail/oneshot_state.hpp>); the task, its stack and the closure (stored in place: in the
+// task object up to detail::task_inline_closure_capacity bytes, else at the top of the task's
+// stack up to detail::task_closure_capacity bytes) come from the runtime's pools: no system call
+// once warm.
 // Spawn site: each task records where it was spawned (a defaulted source_location argument);
 // dump_blocked() prints it.
 //
