@@ -45,7 +45,7 @@ void BM_Fiber_Switch(benchmark::State& state) {
   bench_stack stack;
   weft::detail::fiber_side main_side = weft::detail::this_thread_fiber_side();
   weft::detail::fiber_side fiber_side;
-  fiber_side.stack_lo_ = stack.mem;
+  fiber_side.stack_lo_ = static_cast<std::byte*>(stack.mem);
   fiber_side.stack_size_ = bench_stack::size;
   fiber_side.tsan_fiber_ = weft::detail::tsan_create_fiber();
   bool done = false;

@@ -14,7 +14,7 @@ fiber_side this_thread_fiber_side() noexcept {
     std::size_t size = 0;
     pthread_attr_getstack(&attr, &addr, &size);
     pthread_attr_destroy(&attr);
-    s.stack_lo_ = addr;
+    s.stack_lo_ = static_cast<std::byte*>(addr);
     s.stack_size_ = size;
   }
 #endif

@@ -164,12 +164,12 @@ boost::context::fiber task_main(task* t, boost::context::fiber&& from) noexcept 
 void start_fiber(task* t) {
   // A slab stack's canary lies in its neighbour's top page: write it rather than let the first
   // canary check read it (stack_pool.hpp I3). Once per stack (the fiber outlives reuse).
-  if (t->claim_canary_) stack_pool::claim_canary(t->stack_);
-  std::byte* top = t->stack_.hi() - task_closure_capacity;
+  if (t->claim_canary_) stack_pool::claim_canary(t->stack());
+  std::byte* top = t->stack().hi() - task_closure_capacity;
   boost::context::stack_context sctx;
   sctx.sp = top;
   // The fiber's stack ends above the canary, so no legitimate frame ever writes it.
-  sctx.size = static_cast<std::size_t>(top - (t->stack_.lo_ + stack_pool::canary_bytes));
+  sctx.size = static_cast<std::size_t>(top - (t->stack().lo_ + stack_pool::canary_bytes));
   t->ctx_ = boost::context::fiber(std::allocator_arg, boost::context::preallocated(top, sctx.size, sctx),
                                   pooled_stack{},
                                   [t](boost::context::fiber&& s) { return task_main(t, std::move(s)); });
@@ -184,7 +184,7 @@ void start_fiber(task* t) {
                "or set runtime_options::guard_pages to fault at the overflowing frame.\n",
                file != nullptr ? file : "?",
                t->spawn_line_.load(std::memory_order_relaxed),  // relaxed: as above
-               t->stack_.size_);
+               t->stack().size_);
   std::fflush(stderr);
   std::abort();
 }
@@ -591,7 +591,7 @@ void prepare_switch_in(worker* w, task* t) noexcept {
 /// What t's switch out (to the scheduler, or directly to another task) asked for. Returns a task
 /// to run next at once (a park that raced with its wake-up).
 task* complete_switch_out(worker* w, task* t) noexcept {
-  if (!stack_pool::canary_intact(t->stack_)) report_stack_overflow(t);
+  if (!stack_pool::canary_intact(t->stack())) report_stack_overflow(t);
   bump(w->tasks_run_);
   switch (t->reason_) {
     case switch_reason::park:
@@ -749,7 +749,6 @@ void runtime_impl::give_to_pool(task* first, task* last, std::size_t) noexcept {
 
 namespace {
 void bind_stack(task& t, const stack_block& s) noexcept {
-  t.stack_ = s;
   t.side_.stack_lo_ = s.lo_;
   t.side_.stack_size_ = s.size_;
 }
@@ -830,8 +829,7 @@ task* runtime_impl::take_from_pool() {
 
 void release_task_stack(runtime_impl* rt, task* t) noexcept {
   std::lock_guard lk(rt->pool_mu_);
-  rt->stacks_.free_one(t->stack_);
-  t->stack_ = stack_block{};
+  rt->stacks_.free_one(t->stack());
   t->side_.stack_lo_ = nullptr;
   t->side_.stack_size_ = 0;
 }
@@ -878,7 +876,7 @@ task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const
     t->closure_ = t->inline_closure_;
     t->heap_closure_ = false;
   } else if (size <= task_closure_capacity && align <= 64) {
-    t->closure_ = t->stack_.hi() - task_closure_capacity;
+    t->closure_ = t->stack().hi() - task_closure_capacity;
     t->heap_closure_ = false;
   } else {
     if (align > alignof(std::max_align_t)) {

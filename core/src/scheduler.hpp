@@ -67,9 +67,13 @@ struct task {
   task(const task&) = delete;
   task& operator=(const task&) = delete;
 
+  /// The task's stack: side_ describes it for the sanitizers' switch annotations anyway, so the
+  /// task keeps it only there (a task object is part of every idle task's memory).
+  stack_block stack() const noexcept { return stack_block{side_.stack_lo_, side_.stack_size_}; }
+
   // ---- switching (the running thread / its scheduler; see Protocol) ----
   boost::context::fiber ctx_;       // the other side of the current switch (see fiber_switch.hpp)
-  fiber_side side_;                 // this task's stack, for the sanitizers
+  fiber_side side_;                 // this task's stack (see stack()) and sanitizer state
   const fiber_side* resumer_ = nullptr;  // the scheduler side that resumed us (switch target)
   worker* worker_ = nullptr;        // the worker running the task (set before each switch-in)
   switch_reason reason_ = switch_reason::park;
@@ -79,7 +83,6 @@ struct task {
   time_point park_deadline_{};
   task_invoke_fn invoke_ = nullptr;
   void* closure_ = nullptr;         // inline_closure_, the stack's top, or the heap (heap_closure_)
-  stack_block stack_{};
   task* next_free_ = nullptr;       // free-list link (pool side only)
 
   parker parker_;                   // the task's parker: token word shared with wakers

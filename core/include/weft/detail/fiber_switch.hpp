@@ -77,7 +77,7 @@ inline constexpr bool asan_fibers =
 
 /// One execution context as the sanitizers need to know it (see I1).
 struct fiber_side {
-  const void* stack_lo_ = nullptr;  // lowest address of the stack (ASan)
+  std::byte* stack_lo_ = nullptr;   // lowest address of the stack (ASan; a task's stack_block)
   std::size_t stack_size_ = 0;      // its size in bytes (ASan)
   void* tsan_fiber_ = nullptr;      // TSan's fiber for this context
   void* asan_fake_ = nullptr;       // ASan's fake stack while switched away (I1)
