@@ -14,6 +14,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "micro_runtime.hpp"
 #include <chrono>
 #include <cstdint>
 
@@ -72,15 +73,6 @@ void BM_CallWithTimeout_Fast(benchmark::State& state) {
 }
 BENCHMARK(BM_CallWithTimeout_Fast)->UseRealTime();
 
-weft::runtime& two_workers() {
-  static weft::runtime* rt = [] {
-    weft::runtime_options o;
-    o.workers = 2;
-    return new weft::runtime(o);
-  }();
-  return *rt;
-}
-
 struct get_count {};
 struct counter {
   std::uint64_t n = 0;
@@ -92,7 +84,7 @@ struct echo {
 };
 
 void BM_Actor_Tell(benchmark::State& state) {
-  weft::actor_ref<counter> c = weft::spawn_actor<counter>(two_workers(), weft::actor_options{});
+  weft::actor_ref<counter> c = weft::spawn_actor<counter>(weft_micro::shared_runtime<2>(), weft::actor_options{});
   for (auto _ : state) {
     weft::status s = c.tell(std::uint64_t{1});
     benchmark::DoNotOptimize(s);
@@ -105,7 +97,7 @@ void BM_Actor_Tell(benchmark::State& state) {
 BENCHMARK(BM_Actor_Tell)->UseRealTime();
 
 void BM_Actor_AskFromThread(benchmark::State& state) {
-  weft::actor_ref<echo> e = weft::spawn_actor<echo>(two_workers(), weft::actor_options{});
+  weft::actor_ref<echo> e = weft::spawn_actor<echo>(weft_micro::shared_runtime<2>(), weft::actor_options{});
   std::uint64_t i = 0;
   for (auto _ : state) {
     weft::result<std::uint64_t> r = e.ask(std::uint64_t{++i}).get();
@@ -117,8 +109,8 @@ void BM_Actor_AskFromThread(benchmark::State& state) {
 BENCHMARK(BM_Actor_AskFromThread)->UseRealTime();
 
 void BM_Actor_AskFromTask(benchmark::State& state) {
-  weft::actor_ref<echo> e = weft::spawn_actor<echo>(two_workers(), weft::actor_options{});
-  weft::future<void> f = weft::spawn(two_workers(), [&state, &e] {
+  weft::actor_ref<echo> e = weft::spawn_actor<echo>(weft_micro::shared_runtime<2>(), weft::actor_options{});
+  weft::future<void> f = weft::spawn(weft_micro::shared_runtime<2>(), [&state, &e] {
     std::uint64_t i = 0;
     for (auto _ : state) {
       weft::result<std::uint64_t> r = e.ask(std::uint64_t{++i}).get();
@@ -133,7 +125,7 @@ BENCHMARK(BM_Actor_AskFromTask)->UseRealTime();
 
 void BM_Actor_SpawnStop(benchmark::State& state) {
   for (auto _ : state) {
-    weft::actor_ref<counter> c = weft::spawn_actor<counter>(two_workers(), weft::actor_options{});
+    weft::actor_ref<counter> c = weft::spawn_actor<counter>(weft_micro::shared_runtime<2>(), weft::actor_options{});
     c.stop();
     benchmark::DoNotOptimize(c);
   }
@@ -141,7 +133,7 @@ void BM_Actor_SpawnStop(benchmark::State& state) {
 BENCHMARK(BM_Actor_SpawnStop)->UseRealTime();
 
 void BM_Actor_Monitor(benchmark::State& state) {
-  weft::actor_ref<counter> c = weft::spawn_actor<counter>(two_workers(), weft::actor_options{});
+  weft::actor_ref<counter> c = weft::spawn_actor<counter>(weft_micro::shared_runtime<2>(), weft::actor_options{});
   for (auto _ : state) {
     weft::receiver<weft::exit_info> m = c.monitor();
     benchmark::DoNotOptimize(m);

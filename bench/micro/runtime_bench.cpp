@@ -15,6 +15,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "micro_runtime.hpp"
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,15 +24,6 @@
 #include <vector>
 
 namespace {
-
-weft::runtime& one_worker() {
-  static weft::runtime* rt = [] {
-    weft::runtime_options o;
-    o.workers = 1;
-    return new weft::runtime(o);
-  }();
-  return *rt;
-}
 
 // ---- raw fiber switch ----
 struct bench_stack {
@@ -79,7 +71,7 @@ BENCHMARK(BM_Fiber_Switch);
 // Runs `body(state)` inside one task of the one-worker runtime; the benchmark thread waits.
 template <class Body>
 void in_task(benchmark::State& state, Body body) {
-  auto f = weft::spawn(one_worker(), [&state, &body] { body(state); });
+  auto f = weft::spawn(weft_micro::shared_runtime<1>(), [&state, &body] { body(state); });
   (void)f.get();
 }
 
@@ -94,7 +86,7 @@ void BM_Task_Spawn(benchmark::State& state) {
   in_task(state, [](benchmark::State& st) {
     std::uint64_t n = 0;
     for (auto _ : st) {
-      (void)weft::spawn(one_worker(), [] {});
+      (void)weft::spawn(weft_micro::shared_runtime<1>(), [] {});
       if ((++n & 255) == 0) weft::yield();  // let the spawned tasks run and recycle
     }
     weft::yield();
@@ -104,7 +96,7 @@ BENCHMARK(BM_Task_Spawn)->UseRealTime();
 
 void BM_Task_SpawnFromThread(benchmark::State& state) {
   for (auto _ : state) {
-    auto f = weft::spawn(one_worker(), [] { return 1; });
+    auto f = weft::spawn(weft_micro::shared_runtime<1>(), [] { return 1; });
     benchmark::DoNotOptimize(f.get());
   }
 }
@@ -138,8 +130,8 @@ void BM_Task_ParkUnpark(benchmark::State& state) {
       other.unpark();
     }
   };
-  auto b = weft::spawn(one_worker(), [&] { side(1); });
-  auto a = weft::spawn(one_worker(), [&] { side(0); });
+  auto b = weft::spawn(weft_micro::shared_runtime<1>(), [&] { side(1); });
+  auto a = weft::spawn(weft_micro::shared_runtime<1>(), [&] { side(0); });
   (void)a.get();
   (void)b.get();
 }
@@ -148,7 +140,7 @@ BENCHMARK(BM_Task_ParkUnpark)->UseRealTime();
 void BM_Task_PingPongChan(benchmark::State& state) {
   auto ping = weft::make_chan<int>(0);
   auto pong = weft::make_chan<int>(0);
-  auto echo = weft::spawn(one_worker(), [tx = pong.tx, rx = ping.rx]() mutable {
+  auto echo = weft::spawn(weft_micro::shared_runtime<1>(), [tx = pong.tx, rx = ping.rx]() mutable {
     for (;;) {
       auto r = rx.recv();
       if (!r) return;

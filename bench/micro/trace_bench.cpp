@@ -22,20 +22,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "micro_runtime.hpp"
 #include <cstdint>
 #include <ctime>
 #include <sstream>
 
 namespace {
-
-weft::runtime& trace_worker() {
-  static weft::runtime* rt = [] {
-    weft::runtime_options o;
-    o.workers = 1;
-    return new weft::runtime(o);
-  }();
-  return *rt;
-}
 
 double thread_cpu_seconds() {
   timespec ts{};
@@ -54,7 +46,7 @@ void BM_Trace_PingPong(benchmark::State& state) {
   }
   auto ping = weft::make_chan<int>(0);
   auto pong = weft::make_chan<int>(0);
-  auto echo = weft::spawn(trace_worker(), [tx = pong.tx, rx = ping.rx]() mutable {
+  auto echo = weft::spawn(weft_micro::shared_runtime<1>(), [tx = pong.tx, rx = ping.rx]() mutable {
     for (;;) {
       auto r = rx.recv();
       if (!r) return;
@@ -63,7 +55,7 @@ void BM_Trace_PingPong(benchmark::State& state) {
   });
   double cpu = 0;
   std::int64_t trips = 0;
-  auto f = weft::spawn(trace_worker(), [&] {
+  auto f = weft::spawn(weft_micro::shared_runtime<1>(), [&] {
     int i = 0;
     constexpr int batch = 100;  // round trips per timed iteration (keeps the clock read rare)
     for (auto _ : state) {
