@@ -132,15 +132,18 @@ actor_core::~actor_core() {
 
 // ---- senders' slow paths --------------------------------------------------------------------------
 
-/// The runner task's closure: 8 bytes, stored in place on the task's stack.
+/// The runner task's closure: 8 bytes, stored in place in the pooled task object.
 struct runner_closure {
   actor_core* actor;  // holds the runner's reference
   void operator()() noexcept { actor_runner::run(actor); }
 };
+// abandon_task gives back a task whose closure was already built (prepare_runner's callers, when
+// the CAS that would make them responsible for a runner fails): only sound if there is nothing
+// to destroy.
+static_assert(std::is_trivially_destructible_v<runner_closure>, "abandon_task does not destroy the closure");
 
 // The runtime's primitive under weft::spawn, in its two halves (core/include/weft/detail/task.hpp):
-// no future to allocate (nobody waits for a runner), the closure in place on the pooled task's
-// stack. prepare_task is the half that can fail (bad_alloc when the task pool must grow); it runs
+// no future to allocate (nobody waits for a runner), the closure in place in the pooled task. prepare_task is the half that can fail (bad_alloc when the task pool must grow); it runs
 // before the CAS that makes the caller responsible for a runner, submit_task after it (I6).
 task_handle actor_core::prepare_runner() {
   runtime& rt = runtime_ != nullptr ? *runtime_ : default_runtime();

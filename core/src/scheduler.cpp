@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -161,11 +162,19 @@ boost::context::fiber task_main(task* t, boost::context::fiber&& from) noexcept 
   return std::move(t->ctx_);
 }
 
+/// Where a closure too large for the task object goes: task_closure_capacity bytes at the top of
+/// the task's stack, aligned to task_closure_align (a slab stack ends 16 bytes below a page
+/// boundary, stack_pool.hpp I3, so its top is not). The fiber's frames start below it.
+std::byte* stack_closure_area(const task* t) noexcept {
+  const auto top = reinterpret_cast<std::uintptr_t>(t->stack().hi() - task_closure_capacity);
+  return t->stack().hi() - task_closure_capacity - (top % task_closure_align);
+}
+
 void start_fiber(task* t) {
   // A slab stack's canary lies in its neighbour's top page: write it rather than let the first
   // canary check read it (stack_pool.hpp I3). Once per stack (the fiber outlives reuse).
   if (t->claim_canary_) stack_pool::claim_canary(t->stack());
-  std::byte* top = t->stack().hi() - task_closure_capacity;
+  std::byte* top = stack_closure_area(t);
   boost::context::stack_context sctx;
   sctx.sp = top;
   // The fiber's stack ends above the canary, so no legitimate frame ever writes it.
@@ -872,11 +881,14 @@ task_handle prepare_task(runtime& rt, std::size_t size, std::size_t align, const
   // relaxed (both): diagnostic; the leak_check scope is inherited from the spawner.
   t->scope_.store(parent != nullptr ? parent->scope_.load(std::memory_order_relaxed) : leak_scope_tls,
                   std::memory_order_relaxed);
-  if (size <= task_inline_closure_capacity && align <= 16) {
+  // Under AddressSanitizer (not pooled) every closure goes on the task's own stack mapping, which
+  // is unmapped when the task ends: a pointer kept into a finished task's closure is reported
+  // there (examples/patterns/dangling_result.cpp), where a task object is never freed.
+  if (r->pooled_ && size <= task_inline_closure_capacity && align <= task_inline_closure_align) {
     t->closure_ = t->inline_closure_;
     t->heap_closure_ = false;
-  } else if (size <= task_closure_capacity && align <= 64) {
-    t->closure_ = t->stack().hi() - task_closure_capacity;
+  } else if (size <= task_closure_capacity && align <= task_closure_align) {
+    t->closure_ = stack_closure_area(t);
     t->heap_closure_ = false;
   } else {
     if (align > alignof(std::max_align_t)) {

@@ -111,7 +111,7 @@ struct task {
 
   // A small closure lives here (task.hpp: why not on the stack). Last: only spawn and the task's
   // first run touch it.
-  alignas(16) std::byte inline_closure_[task_inline_closure_capacity];
+  alignas(task_inline_closure_align) std::byte inline_closure_[task_inline_closure_capacity];
 };
 
 /// The leak_check scope of the calling OS thread (0: none); tasks inherit their spawner's.

@@ -32,11 +32,13 @@ namespace weft::detail {
 
 struct task;
 
-/// Bytes of closure storage inside each task object (alignment up to 16).
+/// Bytes of closure storage inside each task object, and the largest alignment it serves.
 inline constexpr std::size_t task_inline_closure_capacity = 48;
+inline constexpr std::size_t task_inline_closure_align = 16;
 /// Bytes of in-place closure storage at the top of each task's stack, for closures that do not
-/// fit in the task object.
+/// fit in the task object (alignment up to task_closure_align).
 inline constexpr std::size_t task_closure_capacity = 192;
+inline constexpr std::size_t task_closure_align = 64;
 
 /// Runs the closure at `storage` and destroys it. Must not throw (the runtime has nowhere to
 /// put an exception: spawn's closure catches and hands it to the future).
