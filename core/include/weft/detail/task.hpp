@@ -8,11 +8,13 @@
 // The closure is stored in place, so a spawn allocates nothing in steady state: in the task
 // object itself when it is small (task_inline_closure_capacity bytes, alignment up to 16: most
 // closures, a few captures plus the future's promise), else at the top of the task's stack
-// (task_closure_capacity bytes); a larger closure gets heap storage, freed by the runtime after
-// it ran. Why small closures stay off the stack: a fresh stack's first write is a page fault
-// (1.6-1.7 us per page on the project's VM), and it should be paid by the worker that first
-// runs the task, not serially by the spawner: a task spawning a burst of tasks would otherwise
-// fault in every one of their stacks on its own worker while the others wait for work.
+// (task_closure_capacity bytes, alignment up to 64); a larger closure gets heap storage, freed by
+// the runtime after it ran. Why small closures stay off the stack: a fresh stack's first write
+// is a page fault (1.6-2.1 us per page on the project's VM), and it should be paid by the worker
+// that first runs the task, not serially by the spawner: a task spawning a burst of tasks would
+// otherwise fault in every one of their stacks on its own worker while the others wait for
+// work. Under AddressSanitizer every closure goes on the stack (the task's own mapping there,
+// unmapped when the task ends, so a pointer kept into a finished task's closure is reported).
 //
 // Observability: `where` (the spawn site) is what dump_blocked() prints for the task.
 #pragma once
