@@ -143,7 +143,8 @@ struct runner_closure {
 static_assert(std::is_trivially_destructible_v<runner_closure>, "abandon_task does not destroy the closure");
 
 // The runtime's primitive under weft::spawn, in its two halves (core/include/weft/detail/task.hpp):
-// no future to allocate (nobody waits for a runner), the closure in place in the pooled task. prepare_task is the half that can fail (bad_alloc when the task pool must grow); it runs
+// no future to allocate (nobody waits for a runner), the closure in place in the pooled task.
+// prepare_task is the half that can fail (bad_alloc when the task pool must grow); it runs
 // before the CAS that makes the caller responsible for a runner, submit_task after it (I6).
 task_handle actor_core::prepare_runner() {
   runtime& rt = runtime_ != nullptr ? *runtime_ : default_runtime();

@@ -166,8 +166,8 @@ boost::context::fiber task_main(task* t, boost::context::fiber&& from) noexcept 
 /// the task's stack, aligned to task_closure_align (a slab stack ends 16 bytes below a page
 /// boundary, stack_pool.hpp I3, so its top is not). The fiber's frames start below it.
 std::byte* stack_closure_area(const task* t) noexcept {
-  const auto top = reinterpret_cast<std::uintptr_t>(t->stack().hi() - task_closure_capacity);
-  return t->stack().hi() - task_closure_capacity - (top % task_closure_align);
+  std::byte* area = t->stack().hi() - task_closure_capacity;
+  return area - reinterpret_cast<std::uintptr_t>(area) % task_closure_align;
 }
 
 void start_fiber(task* t) {
@@ -768,8 +768,9 @@ void grow_pool_locked(runtime_impl* rt) {
   if (rt->pooled_) rt->stacks_.allocate_slab(pool_grow, blocks);
   // Linked in slab order, and worker_alloc keeps that order: stack i+1's canary lies in stack
   // i's top page (stack_pool.hpp I3), which task i+1's start commits for task i, handed out just
-  // before it (claim_canary_). Stack 0 goes last: below it there is only the slab's spare page, so a deep
-  // overflow of the first stack handed out would fault instead of reaching the canary check.
+  // before it (claim_canary_). Stack 0 goes last: below it there is only the slab's spare page,
+  // so a deep overflow of the first stack handed out would fault instead of reaching the canary
+  // check.
   task* first = nullptr;
   task* last = nullptr;
   task* slab_first = nullptr;

@@ -75,9 +75,10 @@ void stack_pool::allocate_slab(std::size_t n, stack_block* out) {
   // stack at its first switch: 3-6 us on this VM, more than the rest of a spawn. The runtime
   // writes the canary when the fiber starts (claim_canary): the free list hands out stacks 1,
   // 2, ... in order, so that write lands in a page the previous task uses anyway (stack 0, handed
-  // out last, is the one neighbour that may be committed early). Stack 0's canary is in the spare first page, which
-  // also keeps an overflow of stack 0 by less than a page in mapped memory, where the canary
-  // check reports it (any other stack's overflow lands in its neighbour's top).
+  // out last, is the one neighbour that may be committed early). Stack 0's canary is in the
+  // spare first page, which also keeps an overflow of stack 0 by less than a page in mapped
+  // memory, where the canary check reports it (any other stack's overflow lands in its
+  // neighbour's top).
   //   [spare page .. c0][stack 0 .. top0 c1][stack 1 ...]   (c = canary, each page-aligned run
   //   "top_i c_{i+1}" is one page)
   const std::size_t bytes = page_ + n * stack_size_;
