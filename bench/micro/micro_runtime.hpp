@@ -5,7 +5,9 @@
 
 #include <cstddef>
 
+#include <weft/chan.hpp>
 #include <weft/runtime.hpp>
+#include <weft/spawn.hpp>
 
 namespace weft_micro {
 
@@ -17,6 +19,18 @@ weft::runtime& shared_runtime() {
     return new weft::runtime(o);
   }();
   return *rt;
+}
+
+/// The echo half of the task ping-pong benchmarks: on the one-worker runtime, sends back every
+/// int received on `rx` through `tx` until `rx` is closed. Returns its future.
+inline auto spawn_echo(weft::sender<int> tx, weft::receiver<int> rx) {
+  return weft::spawn(shared_runtime<1>(), [tx = std::move(tx), rx = std::move(rx)]() mutable {
+    for (;;) {
+      auto r = rx.recv();
+      if (!r) return;
+      (void)tx.send(*r);
+    }
+  });
 }
 
 }  // namespace weft_micro

@@ -140,13 +140,7 @@ BENCHMARK(BM_Task_ParkUnpark)->UseRealTime();
 void BM_Task_PingPongChan(benchmark::State& state) {
   auto ping = weft::make_chan<int>(0);
   auto pong = weft::make_chan<int>(0);
-  auto echo = weft::spawn(weft_micro::shared_runtime<1>(), [tx = pong.tx, rx = ping.rx]() mutable {
-    for (;;) {
-      auto r = rx.recv();
-      if (!r) return;
-      (void)tx.send(*r);
-    }
-  });
+  auto echo = weft_micro::spawn_echo(pong.tx, ping.rx);
   in_task(state, [&ping, &pong](benchmark::State& st) {
     int i = 0;
     for (auto _ : st) {

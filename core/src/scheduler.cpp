@@ -586,27 +586,30 @@ void requeue_yielded(worker* w, task* t) noexcept {
 }
 
 /// Makes t the task running on w: the bookkeeping before any switch into it (from the
-/// scheduler loop, or directly from the task it was handed to, see direct_switch).
-void prepare_switch_in(worker* w, task* t) noexcept {
+/// scheduler loop, or directly from the task it was handed to, see direct_switch, which traces
+/// the switch itself).
+void prepare_switch_in(worker* w, task* t, bool trace_run = true) noexcept {
   t->worker_ = w;
   t->resumer_ = &w->side_;
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
-  WEFT_TRACE_W(w, run, t, 0, 0, true);
+  if (trace_run) WEFT_TRACE_W(w, run, t, 0, 0, true);
 }
 
 /// What t's switch out (to the scheduler, or directly to another task) asked for. Returns a task
-/// to run next at once (a park that raced with its wake-up).
-task* complete_switch_out(worker* w, task* t) noexcept {
+/// to run next at once (a park that raced with its wake-up). `handed_off`: t parked through
+/// direct_switch, whose `handoff` trace record stands for t's switch-out too.
+task* complete_switch_out(worker* w, task* t, bool handed_off = false) noexcept {
   if (!stack_pool::canary_intact(t->stack())) report_stack_overflow(t);
   bump(w->tasks_run_);
   switch (t->reason_) {
     case switch_reason::park:
       // relaxed (x2): written by the task itself (note_blocking) before it switched out to us.
-      WEFT_TRACE_W(w, stop_park, t, reinterpret_cast<std::uintptr_t>(t->object_.load(std::memory_order_relaxed)),
-                   reinterpret_cast<std::uintptr_t>(t->op_.load(std::memory_order_relaxed)), false);
+      if (!handed_off)
+        WEFT_TRACE_W(w, stop_park, t, reinterpret_cast<std::uintptr_t>(t->object_.load(std::memory_order_relaxed)),
+                     reinterpret_cast<std::uintptr_t>(t->op_.load(std::memory_order_relaxed)), false);
       return finalise_park(w, t);
     case switch_reason::yield:
       WEFT_TRACE_W(w, stop_yield, t, 0, 0, false);
@@ -649,7 +652,7 @@ void resumed(task* self, boost::context::fiber&& from) noexcept {
   w->handoff_from_ = nullptr;
   prev->ctx_ = std::move(from);
   self->ctx_ = std::move(w->sched_ctx_);
-  if (task* again = complete_switch_out(w, prev)) push_local(w, again);
+  if (task* again = complete_switch_out(w, prev, true)) push_local(w, again);
 }
 
 void switch_to_scheduler(task* t) noexcept {
@@ -677,7 +680,8 @@ task* take_handoff_target(worker* w) noexcept {
 void direct_switch(worker* w, task* a, task* b) noexcept {
   w->sched_ctx_ = std::move(a->ctx_);
   w->handoff_from_ = a;
-  prepare_switch_in(w, b);
+  WEFT_TRACE_HANDOFF_W(w, a, b);  // a's switch-out to park and b's switch-in, one record
+  prepare_switch_in(w, b, false);
   boost::context::fiber c = std::move(b->ctx_);
   switch_fiber(c, a->side_, b->side_);
   resumed(a, std::move(c));
@@ -933,7 +937,7 @@ void abandon_task(task_handle h) noexcept {
 
 void make_runnable(task* t) noexcept {
   worker* w = current_worker();
-  if (w != nullptr) WEFT_TRACE_W(w, unpark, t, 0, 0, false);
+  if (w != nullptr) WEFT_TRACE_WAKE_W(w, t);
   else WEFT_TRACE(unpark, t, 0);
   // relaxed: observers' snapshot (ordered after finalise_park's store by P1).
   t->state_.store(task_state::runnable, std::memory_order_relaxed);

@@ -118,6 +118,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
         p->head_.store(0, std::memory_order_relaxed);
         p->alive_ = true;
         p->session_ = session;
+        p->pending_wake_ = nullptr;
         p->stamp_all_ = true;
         return p.get();
       }
@@ -140,6 +141,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
       // relaxed: owner thread, under registry_mu (no reader meanwhile).
       ring->head_.store(0, std::memory_order_relaxed);
       ring->session_ = session;
+      ring->pending_wake_ = nullptr;  // a wake-up of the previous session (I2)
       ring->stamp_all_ = true;
     } else {
       if (ring != nullptr) {  // a ring of an older session with another size: replace it
@@ -204,6 +206,12 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
   }
   std::uint64_t aux = 0;
   bool stamp = ring->stamp_all_;
+  if (k == trace_kind::send || k == trace_kind::recv) {
+    aux = b;  // the status; b carries a pending wake-up (as in trace_record_op)
+    b = ring->take_wake();
+  } else {
+    ring->flush_wake();  // trace_buffer.hpp I3: a pending wake-up happened before this event
+  }
   switch (k) {
     case trace_kind::run:  // a worker's time base (its stamp_all_ was set in register_ring)
     case trace_kind::idle_begin:
@@ -249,8 +257,10 @@ void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept {
     return;
   }
   // stamp_all_ is `precise` on a worker (set when its ring registered) and true on other
-  // threads: the `default` case of trace_record without its loads.
-  ring->append(ring->stamp_all_ ? ticks() | 1 : 0, static_cast<std::uint64_t>(k), reinterpret_cast<std::uintptr_t>(a), b);
+  // threads: the `default` case of trace_record without its loads. The status goes to aux, b
+  // carries the wake-up this thread made during the operation, if any (trace.hpp, "Folded").
+  ring->append(ring->stamp_all_ ? ticks() | 1 : 0, static_cast<std::uint64_t>(k) | b << 8,
+               reinterpret_cast<std::uintptr_t>(a), ring->take_wake());
 }
 
 namespace {

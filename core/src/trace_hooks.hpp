@@ -1,8 +1,9 @@
 // The scheduler's flight-recorder hooks, inline: the worker appends to its own ring through the
 // pointer it caches (trace.cpp T3), with the record's fields computed at the call site. One
 // relaxed load and an untaken branch when no trace records; when one does, about a dozen
-// instructions instead of a call into trace_record (W5 records 6 of its 10 events per round trip
-// here: switch-ins, switch-outs and wake-ups; bench/micro/trace_bench.cpp measures it).
+// instructions instead of a call into trace_record. W5's round trip is 10 events in 6 records:
+// its two direct switches are a `handoff` record each, its two wake-ups ride in the next send's
+// record (trace.hpp, "Folded records"); bench/micro/trace_bench.cpp measures it.
 //
 // Why not a thread_local in the hooks: they also run on task stacks (make_runnable is called by
 // the waking task, direct_switch by the parking one), and a task can resume on another worker
@@ -20,20 +21,62 @@
 
 namespace weft::detail {
 
-/// Appends (k, a, b, aux) to w's ring; w must be the calling thread's worker. `stamped`: the
-/// kind always reads the clock (else only when the ring stamps everything: precise_timestamps).
-/// Falls back to trace_record (which registers the ring and fills in the fields itself) when
-/// the worker has no ring for the current session yet.
-[[gnu::always_inline]] inline void trace_on_worker(worker* w, trace_kind k, const void* a, std::uint64_t b,
-                                                   std::uint64_t aux, bool stamped) noexcept {
+/// w's ring for the current session, or nullptr: the caller then goes through trace_record,
+/// which registers the ring (and fills in the fields itself).
+[[gnu::always_inline]] inline trace_ring* current_worker_ring(worker* w) noexcept {
   trace_ring* r = w->trace_ring_;
   // relaxed: trace.cpp P2 (a stale session only sends us through trace_record, which re-checks).
-  if (r == nullptr || r->session_ != trace_session.load(std::memory_order_relaxed)) [[unlikely]] {
+  if (r == nullptr || r->session_ != trace_session.load(std::memory_order_relaxed)) [[unlikely]] return nullptr;
+  return r;
+}
+
+/// Appends (k, a, b, aux) to w's ring; w must be the calling thread's worker. `stamped`: the
+/// kind always reads the clock (else only when the ring stamps everything: precise_timestamps).
+[[gnu::always_inline]] inline void trace_on_worker(worker* w, trace_kind k, const void* a, std::uint64_t b,
+                                                   std::uint64_t aux, bool stamped) noexcept {
+  trace_ring* r = current_worker_ring(w);
+  if (r == nullptr) [[unlikely]] {
     trace_record(k, a, b);
     return;
   }
+  r->flush_wake();  // I3: a pending wake-up happened before this event
   r->append(stamped || r->stamp_all_ ? trace_ticks() | 1 : 0, static_cast<std::uint64_t>(k) | aux << 8,
             reinterpret_cast<std::uintptr_t>(a), b);
+}
+
+/// Task t made runnable by the calling thread, worker w: held in the ring until the next record
+/// (trace_buffer.hpp I3), which a channel operation's record carries for free; with precise
+/// timestamps, its own stamped record.
+[[gnu::always_inline]] inline void trace_wake_on_worker(worker* w, const void* t) noexcept {
+  trace_ring* r = current_worker_ring(w);
+  if (r == nullptr) [[unlikely]] {
+    trace_record(trace_kind::unpark, t, 0);
+    return;
+  }
+  r->flush_wake();  // a second wake-up before any record: the first one gets its own
+  if (r->stamp_all_) {
+    r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::unpark), reinterpret_cast<std::uintptr_t>(t), 0);
+    return;
+  }
+  r->pending_wake_ = t;
+}
+
+/// The running task `from` parks on w and switches straight into `to`: one stamped `handoff`
+/// record for the switch-out and the switch-in (trace.hpp). `from`'s op and object were written
+/// by `from` itself, which is the calling code.
+[[gnu::always_inline]] inline void trace_handoff_on_worker(worker* w, const task* from, const task* to) noexcept {
+  // relaxed (x2): written by this task itself (note_blocking).
+  const auto op = reinterpret_cast<std::uintptr_t>(from->op_.load(std::memory_order_relaxed));
+  const auto object = reinterpret_cast<std::uintptr_t>(from->object_.load(std::memory_order_relaxed));
+  trace_ring* r = current_worker_ring(w);
+  if (r == nullptr) [[unlikely]] {  // the first record of a session: the two events unfolded
+    trace_record(trace_kind::run, to, 0);
+    trace_record(trace_kind::stop_park, from, 0);
+    return;
+  }
+  r->flush_wake();
+  r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::handoff) | op << 8,
+            reinterpret_cast<std::uintptr_t>(to), object);
 }
 
 }  // namespace weft::detail
@@ -45,4 +88,18 @@ namespace weft::detail {
     if (::weft::detail::trace_on()) [[unlikely]]                                                   \
       ::weft::detail::trace_on_worker((w), ::weft::detail::trace_kind::kind, (a),                  \
                                       static_cast<std::uint64_t>(b), (aux), (stamped));            \
+  } while (0)
+
+/// The wake-up hook on worker `w` (the calling thread's): `WEFT_TRACE_WAKE_W(w, t)`.
+#define WEFT_TRACE_WAKE_W(w, t)                                                                    \
+  do {                                                                                             \
+    if (::weft::detail::trace_on()) [[unlikely]]                                                   \
+      ::weft::detail::trace_wake_on_worker((w), (t));                                              \
+  } while (0)
+
+/// The direct-switch hook on worker `w`: `WEFT_TRACE_HANDOFF_W(w, from, to)`.
+#define WEFT_TRACE_HANDOFF_W(w, from, to)                                                          \
+  do {                                                                                             \
+    if (::weft::detail::trace_on()) [[unlikely]]                                                   \
+      ::weft::detail::trace_handoff_on_worker((w), (from), (to));                                  \
   } while (0)

@@ -143,6 +143,43 @@ class emitter {
   std::uint64_t count_ = 0;
 };
 
+/// One record per event again, in the order the events happened (trace.hpp, "Folded records"):
+/// a channel record carrying a wake-up becomes `unpark` then the operation (b: its status, as
+/// the rest of this file reads it); a `handoff` becomes the next task's `run` then the parking
+/// task's `stop_park`, the parking task being the ring's running one (unknown when its switch-in
+/// was overwritten or came before the trace started: then the run alone).
+std::vector<trace_raw> unfold(const std::vector<trace_raw>& in) {
+  std::vector<trace_raw> out;
+  out.reserve(in.size() + in.size() / 2);
+  auto meta = [](trace_kind k, std::uint64_t aux = 0) { return static_cast<std::uint64_t>(k) | aux << 8; };
+  std::uint64_t running = 0;  // the task of the ring's open run slice (0: none known)
+  for (const trace_raw& r : in) {
+    const trace_kind k = kind_of(r);
+    switch (k) {
+      case trace_kind::send:
+      case trace_kind::recv:
+        if (r.b != 0) out.push_back({0, meta(trace_kind::unpark), r.b, 0});
+        out.push_back({r.ts, meta(k), r.a, aux_of(r)});
+        continue;
+      case trace_kind::handoff:
+        out.push_back({r.ts, meta(trace_kind::run), r.a, 0});
+        if (running != 0) out.push_back({0, meta(trace_kind::stop_park, aux_of(r)), running, r.b});
+        running = r.a;
+        continue;
+      case trace_kind::run: running = r.a; break;
+      case trace_kind::stop_park:
+      case trace_kind::stop_yield:
+      case trace_kind::stop_done:
+        if (r.a == running) running = 0;
+        break;
+      case trace_kind::idle_begin: running = 0; break;
+      default: break;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
 /// Per ring: each record's time in ns since the session start, non-decreasing.
 std::vector<double> ring_times(const trace_ring_copy& r, const trace_copy& t) {
   const std::size_t n = r.records.size();
@@ -429,7 +466,7 @@ class thread_pass {
         break;
       case trace_kind::send:
       case trace_kind::recv: {
-        const bool is_try = (aux_of(r) & trace_try_bit) != 0 || (r.b & trace_try_bit) != 0;
+        const bool is_try = (r.b & trace_try_bit) != 0;
         std::string name = k == trace_kind::send ? (is_try ? "try_send" : "send") : (is_try ? "try_recv" : "recv");
         const std::uint64_t c = chans_(r.a);
         instant(name + " chan#" + std::to_string(c), "chan", ts,
@@ -446,6 +483,7 @@ class thread_pass {
                 "\"task\":" + std::to_string(s));
         flow("s", tasks_.flow_start(ring, j), ts);
         break;
+      case trace_kind::handoff: break;  // unfolded into run + stop_park before (unfold)
     }
   }
 
@@ -467,6 +505,7 @@ trace_written write_trace_json(const trace_copy& packed, std::ostream& os) {
   t.ns_per_tick = packed.ns_per_tick;
   t.dropped = packed.dropped;
   t.rings = packed.rings;
+  for (auto& r : t.rings) r.records = unfold(r.records);
   std::vector<std::vector<double>> times;
   times.reserve(t.rings.size());
   std::uint64_t records = 0;

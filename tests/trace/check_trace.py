@@ -9,7 +9,7 @@ an E of the same name (properly nested); every flow start (ph s) has exactly one
 no end lacks a start; the recorder's summary ("otherData") is present.
 --scenario: the counts of tests/trace/trace_scenario.cpp's scenario (see its header).
 --dropped:  the summary reports dropped events (the overflow run).
---no-chan:  no channel events, but actor slices and wake-up flows (channel_events = false).
+--no-chan:  no channel events, but actor slices, wake-up flows and parks (channel_events = false).
 """
 import collections
 import json
@@ -73,13 +73,22 @@ def structure(doc):
     return evs, w, len(flows_s)
 
 
+def parked_slices(evs):
+    """Task-track slices "parked: <op> ..." (pid 2), counted per op."""
+    parked = collections.Counter()
+    for e in evs:
+        if e["ph"] == "B" and e["pid"] == 2 and e["name"].startswith("parked: "):
+            parked[e["name"].split(" ")[1]] += 1
+    return parked
+
+
 def scenario(evs, w, nflows):
     if w["dropped"] != 0:
         fail("dropped %d events in the scenario" % w["dropped"])
     chan_ops = collections.defaultdict(collections.Counter)  # chan -> (op, status) -> n
     actor_slices = 0
     spawns = 0
-    parked = collections.Counter()
+    parked = parked_slices(evs)
     names = set()
     for e in evs:
         ph = e["ph"]
@@ -92,8 +101,6 @@ def scenario(evs, w, nflows):
             spawns += 1
         if ph == "B" and e.get("cat") == "actor":
             actor_slices += 1
-        if ph == "B" and e["pid"] == 2 and e["name"].startswith("parked: "):
-            parked[e["name"].split(" ")[1]] += 1
     want_unbuffered = {("send", "ok"): 20, ("recv", "ok"): 20, ("recv", "closed"): 1}
     want_try = {("try_send", "ok"): 4, ("try_send", "full"): 6, ("try_recv", "ok"): 4, ("try_recv", "closed"): 1}
     ops = [dict(c) for c in chan_ops.values()]
@@ -135,6 +142,10 @@ def main():
             fail("no actor handler slices (the scheduler/actor events must still be recorded)")
         if nflows < 20:
             fail("%d flows, want >= 20 (wake-ups are still recorded)" % nflows)
+        parked = parked_slices(evs)
+        if parked["recv"] + parked["send"] < 20:
+            fail("parked slices on task tracks: %r, want >= 20 for send/recv (switch-outs are still recorded)"
+                 % dict(parked))
     if "--dropped" in args and not w["dropped"] > 0:
         fail("the summary reports no dropped events")
     print("check_trace: ok: %d events, %d records, %d dropped, %d threads, %d tasks, %d flows"

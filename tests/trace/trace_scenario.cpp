@@ -5,6 +5,9 @@
 //   trace_scenario overflow <out.json>  a 64-event ring per thread and 2,000 round trips: the
 //                                       oldest events are overwritten and reported as dropped
 //   trace_scenario sched <out.json>     the scenario with options::channel_events = false
+//   trace_scenario precise <out.json>   the scenario with options::precise_timestamps = true: no
+//                                       record is folded (trace.hpp, "Folded records"), so the
+//                                       checks see the same events written the other way
 //   trace_scenario resize <out.json>    one runtime across two traces with different ring sizes:
 //                                       the worker's ring is replaced and its scheduler hooks
 //                                       (which cache the ring) must follow (trace.cpp T3)
@@ -154,6 +157,14 @@ int run_sched(const char* path) {
   return failures == 0 ? 0 : 1;
 }
 
+int run_precise(const char* path) {
+  weft::trace::start({.buffer_events = 1 << 16, .precise_timestamps = true});
+  scenario();
+  const weft::trace::summary s = weft::trace::stop(std::string(path));
+  check(s.tasks >= 3 && s.dropped == 0, "the scenario recorded with precise timestamps");
+  return failures == 0 ? 0 : 1;
+}
+
 int run_resize(const char* path) {
   weft::runtime rt({.workers = 1});
   weft::trace::start({.buffer_events = 64});
@@ -185,7 +196,8 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "overflow") == 0) return run_overflow(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "sched") == 0) return run_sched(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "resize") == 0) return run_resize(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "precise") == 0) return run_precise(argv[2]);
   if (argc >= 2 && std::strcmp(argv[1], "env") == 0) return run_env();
-  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|resize <out.json> | env\n");
+  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|precise|resize <out.json> | env\n");
   return 2;
 }

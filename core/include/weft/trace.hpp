@@ -19,8 +19,9 @@
 // (buffer_events x 32 bytes); nothing else allocates on the recording path. stop()/snapshot()
 // allocate freely.
 // Cost: with no trace recording, each hook is one relaxed load and an untaken branch. Recording
-// costs one 32-byte store per event, plus one TSC read per stamped event (docs/trace.md has the
-// measured figures).
+// costs at most one 32-byte record per event (a worker folds a wake-up into the next channel
+// record, and a direct task-to-task switch's two events into one), plus one TSC read per
+// stamped record (docs/trace.md has the measured figures).
 //
 //   weft::trace::start();                       // or start({.buffer_events = 1 << 20})
 //   ...                                         // tasks, channels, actors
@@ -48,7 +49,7 @@ struct options {
   /// true (default): record every channel send/recv/try_send/try_recv at the handle. false: the
   /// scheduler's and actors' events only (spawn, run, park, wake, idle, handler): the channel
   /// hooks then cost what they cost with no trace. On W5 (ping-pong: 10 events per round trip,
-  /// 4 of them channel operations) this is the difference between about +25% and +15%; see
+  /// 4 of them channel operations) this is the difference between about +16% and +12%; see
   /// docs/trace.md.
   bool channel_events = true;
 };

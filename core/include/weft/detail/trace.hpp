@@ -6,11 +6,20 @@
 // is never taken (the call is laid out of line). When recording, it appends one 32-byte record
 // to the calling OS thread's ring (see trace_buffer.hpp); the public API is <weft/trace.hpp>.
 //
-// Timestamps: records of the scheduler's switch-in (`run`), idle, spawn and actor handler
-// events read the clock (the TSC on x86-64); records made inside a running task (send, recv,
-// unpark, switch-out) do not, unless trace::options::precise_timestamps is set: the writer of
-// the JSON places them in order between their ring's neighbouring stamped records. Threads
+// Timestamps: records of the scheduler's switch-in (`run`, `handoff`), idle, spawn and actor
+// handler events read the clock (the TSC on x86-64); records made inside a running task (send,
+// recv, unpark, switch-out) do not, unless trace::options::precise_timestamps is set: the writer
+// of the JSON places them in order between their ring's neighbouring stamped records. Threads
 // outside the runtime stamp every record (they have no switch events).
+//
+// Folded records (a worker's ring, precise_timestamps off): the commonest pairs of events share
+// one record, and the JSON writer unfolds them (trace_json.cpp, unfold()):
+//   - a wake-up made by a task on a worker is held in its ring (trace_ring::pending_wake_) and
+//     rides in the next channel record of that thread (field b; the status moves to aux), or is
+//     appended as its own `unpark` record before any other record;
+//   - a direct task-to-task switch (the parking task hands the worker to the task it woke) is
+//     one `handoff` record: the previous task's switch-out to park and the next one's switch-in.
+// On W5 (green ping-pong) this is 6 records per round trip instead of 10.
 #pragma once
 
 #include <atomic>
@@ -27,14 +36,17 @@ enum class trace_kind : std::uint8_t {
   stop_done,     ///< task a's closure returned
   unpark,        ///< the caller made parked task a runnable (a waker)
   timer_fire,    ///< a worker's timer made parked task a runnable
-  send,          ///< a send on channel state a returned status b (bit 8 set: try_send)
-  recv,          ///< a receive on channel state a returned status b (bit 8 set: try_recv)
+  send,          ///< a send on channel state a returned status aux (bit 8 set: try_send); b: a
+                 ///< task this thread woke (a folded unpark) or 0
+  recv,          ///< a receive on channel state a: as send (bit 8 of aux: try_recv)
   actor_begin,   ///< an actor (core a) starts handling one message (stamped)
   actor_end,     ///< ... and is done with it (stamped)
   idle_begin,    ///< a worker is about to sleep (no task anywhere) (stamped)
   idle_end,      ///< ... and woke (stamped)
+  handoff,       ///< the running task parked (aux: its op, b: its object) and switched straight
+                 ///< into task a (stamped); the parking task is the ring's running one
 };
-inline constexpr unsigned trace_kind_count = 14;  // one past the last kind
+inline constexpr unsigned trace_kind_count = 15;  // one past the last kind
 inline constexpr std::uint64_t trace_try_bit = 1u << 8;
 
 /// True while a trace records. Written by trace::start/stop only.
@@ -52,8 +64,8 @@ inline bool trace_on() noexcept { return trace_flag.load(std::memory_order_relax
 /// Appends one record to the calling thread's ring. Never blocks (except once per thread per
 /// trace, to register its ring), never throws; allocation only at that registration.
 void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept;
-/// trace_record for kinds with no extra fields and no stamp of their own (send, recv): the
-/// channel hooks' lean path.
+/// trace_record for kinds with no extra fields and no stamp of their own (send, recv; b = the
+/// status and flags): the channel hooks' lean path.
 void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept;
 
 }  // namespace weft::detail

@@ -8,12 +8,18 @@
 // Invariants:
 //   I1  Record i (i < head_) lives in words_[4 * (i & mask_) .. + 4]; records older than
 //       head_ - capacity have been overwritten (they count as dropped).
-//   I2  session_ is the trace session the ring's records belong to; a ring is reset (head_ = 0)
-//       when its owner first records in a newer session.
+//   I2  session_ is the trace session the ring's records belong to; a ring is reset (head_ = 0,
+//       pending_wake_ = nullptr) when its owner first records in a newer session.
+//   I3  pending_wake_ (a worker's ring only, precise_timestamps off) is a wake-up made by this
+//       thread and not yet in the ring: it goes into the next record, inside it (a channel
+//       record's b) or as an `unpark` record before it (flush_wake), so the ring's order is the
+//       order of the events (trace.hpp, "Folded records").
 // Protocol (who may touch what):
 //   words_, head_     appended by the owner thread only; read by a reader under registry_mu.
 //   session_, stamp_all_   the owner; session_ also by readers under registry_mu (the owner
 //                     changes it only under registry_mu).
+//   pending_wake_     the owner only (a reader never sees it: a wake-up still pending when a
+//                     trace is copied is not in that copy).
 //   alive_, name_, os_tid_   under registry_mu.
 // Orderings:
 //   P1  owner: store the record's words (relaxed) then head_.store(i + 1, release)  ->  reader:
@@ -33,6 +39,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
+
+#include <weft/detail/trace.hpp>
 
 namespace weft::detail {
 
@@ -82,6 +90,21 @@ struct trace_ring {
     head_.store(i + 1, std::memory_order_release);
   }
 
+  /// Owner only: appends the pending wake-up, if any, as an `unpark` record (I3).
+  void flush_wake() noexcept {
+    if (pending_wake_ != nullptr) {
+      append(0, static_cast<std::uint64_t>(trace_kind::unpark), reinterpret_cast<std::uintptr_t>(pending_wake_), 0);
+      pending_wake_ = nullptr;
+    }
+  }
+
+  /// Owner only: the pending wake-up for a channel record to carry, and none pending after (I3).
+  std::uint64_t take_wake() noexcept {
+    const auto t = reinterpret_cast<std::uintptr_t>(pending_wake_);
+    pending_wake_ = nullptr;
+    return t;
+  }
+
   /// Reader, under registry_mu: the records still in the ring, oldest first; adds to `dropped`
   /// those overwritten before or during the copy (P1).
   std::vector<trace_raw> copy_out(std::uint64_t& dropped) const;
@@ -90,6 +113,7 @@ struct trace_ring {
   const std::uint64_t mask_;
   std::atomic<std::uint64_t> head_{0};  // records ever appended in this session (I1)
   std::uint64_t session_ = 0;           // I2
+  const void* pending_wake_ = nullptr;  // I3
   bool stamp_all_ = true;               // a worker: `precise_timestamps` (register_ring); others: true
   bool alive_ = true;                   // the owner thread has not exited
   int os_tid_ = 0;
