@@ -468,6 +468,7 @@ class thread_pass {
       case trace_kind::recv: {
         const bool is_try = (r.b & trace_try_bit) != 0;
         std::string name = k == trace_kind::send ? (is_try ? "try_send" : "send") : (is_try ? "try_recv" : "recv");
+        if ((r.b & trace_select_bit) != 0) name = "select_" + name;
         const std::uint64_t c = chans_(r.a);
         instant(name + " chan#" + std::to_string(c), "chan", ts,
                 "\"chan\":" + std::to_string(c) + ",\"status\":" + escaped(status_name(r.b)));

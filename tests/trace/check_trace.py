@@ -103,7 +103,10 @@ def scenario(evs, w, nflows):
             actor_slices += 1
     want_unbuffered = {("send", "ok"): 20, ("recv", "ok"): 20, ("recv", "closed"): 1}
     want_try = {("try_send", "ok"): 4, ("try_send", "full"): 6, ("try_recv", "ok"): 4, ("try_recv", "closed"): 1}
+    want_select = {("send", "ok"): 2, ("select_recv", "ok"): 2, ("select_send", "ok"): 1}
     ops = [dict(c) for c in chan_ops.values()]
+    if want_select not in ops:
+        fail("no channel with exactly %r; channels: %r" % (want_select, ops))
     if want_unbuffered not in ops:
         fail("no channel with exactly %r; channels: %r" % (want_unbuffered, ops))
     if want_try not in ops:

@@ -19,6 +19,8 @@
 //     20 `send` ok, 20 `recv` ok and 1 `recv` closed on that channel;
 //   - an OS thread try_sends 10 ints into a capacity-4 channel (4 ok, 6 full), then the main
 //     thread try_recvs 5 times (4 ok, then closed: the sending thread has dropped its handle);
+//   - a task sends 2 ints into a capacity-4 channel, takes them with 2 selects and puts one back
+//     with a select's send case: 2 `send`, 2 `select_recv` and 1 `select_send`, all ok;
 //   - an actor handles 5 tells and 1 ask (6 actor handler slices).
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +85,21 @@ void thread_try_ops(weft::sender<int> tx, weft::receiver<int>& rx) {
   check(got == 4, "4 of 5 try_recvs found a value");
 }
 
+void select_part(weft::runtime& rt, weft::sender<int>& tx, weft::receiver<int>& rx) {
+  auto done = weft::spawn(rt, [&] {
+    check(tx.send(1) == weft::status::ok && tx.send(2) == weft::status::ok, "2 sends into a capacity-4 channel");
+    int got = 0;
+    for (int i = 0; i < 2; ++i)
+      weft::select(weft::on_recv(rx, [&](weft::result<int> r) { got += r ? 1 : 0; }), weft::otherwise([] {}));
+    check(got == 2, "2 selects each received a value");
+    bool sent = false;
+    weft::select(weft::on_send(tx, 3, [&](weft::status st) { sent = st == weft::status::ok; }),
+                 weft::otherwise([] {}));
+    check(sent, "a select's send case sent");
+  });
+  check(static_cast<bool>(done.get()), "the select task finished");
+}
+
 void actor_part(weft::runtime& rt) {
   weft::actor_ref<counter> c = weft::spawn_actor<counter>(rt, weft::actor_options{});
   for (int i = 1; i <= 5; ++i) check(c.tell(i) == weft::status::ok, "tell accepted");
@@ -94,9 +111,11 @@ void actor_part(weft::runtime& rt) {
 
 void scenario() {
   auto [try_tx, try_rx] = weft::make_chan<int>(4);
+  auto [sel_tx, sel_rx] = weft::make_chan<int>(4);  // lives as long as try_*: see thread_try_ops
   weft::runtime rt({.workers = 1});
   tasks_and_channel(rt, 20);
   thread_try_ops(std::move(try_tx), try_rx);
+  select_part(rt, sel_tx, sel_rx);
   actor_part(rt);
 }
 

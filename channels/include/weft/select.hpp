@@ -34,6 +34,7 @@
 #include <weft/chan.hpp>
 #include <weft/context.hpp>
 #include <weft/detail/select_engine.hpp>
+#include <weft/detail/trace.hpp>
 
 namespace weft {
 
@@ -107,7 +108,10 @@ class recv_case final : public select_case {
     if (s != nullptr && s->kind() == flavor::special) return static_cast<special_chan<T>*>(s)->ready_at();
     return no_deadline;
   }
-  void fire() override { f_(std::move(out_)); }
+  void fire() override {
+    trace_chan_op(trace_kind::recv, state_of(*rx_), out_.code(), trace_select_bit);
+    f_(std::move(out_));
+  }
 
  private:
   receiver<T>* rx_;
@@ -173,6 +177,7 @@ class send_case final : public select_case {
   }
   void fire() override {
     fired_ = true;
+    trace_chan_op(trace_kind::send, state_of(*tx_), out_, trace_select_bit);
     f_(out_);
   }
 

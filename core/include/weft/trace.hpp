@@ -1,7 +1,8 @@
 // weft/trace.hpp: the flight recorder. Records what the runtime, the channels and the actors do
-// (spawn, run, park, unpark, send, recv, actor handler begin/end, worker idle) into one ring
-// buffer per OS thread, and writes the last events on demand as Chrome trace-event JSON, which
-// opens in Perfetto (https://ui.perfetto.dev) and chrome://tracing. See docs/trace.md.
+// (spawn, run, park, unpark, send, recv, a select's case that fired, actor handler begin/end,
+// worker idle) into one ring buffer per OS thread, and writes the last events on demand as
+// Chrome trace-event JSON, which opens in Perfetto (https://ui.perfetto.dev) and
+// chrome://tracing. See docs/trace.md.
 //
 // When to use it: to see why a program is slow or stuck: which task ran where, how long it sat
 // parked and on what, who woke it (a flow arrow from the waker to the woken task).

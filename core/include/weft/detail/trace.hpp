@@ -38,7 +38,8 @@ enum class trace_kind : std::uint8_t {
   timer_fire,    ///< a worker's timer made parked task a runnable
   send,          ///< a send on channel state a returned status aux (bit 8 set: try_send); b: a
                  ///< task this thread woke (a folded unpark) or 0
-  recv,          ///< a receive on channel state a: as send (bit 8 of aux: try_recv)
+  recv,          ///< a receive on channel state a: as send (bit 8 of aux: try_recv); for both,
+                 ///< bit 9 of aux: the case of a select that fired
   actor_begin,   ///< an actor (core a) starts handling one message (stamped)
   actor_end,     ///< ... and is done with it (stamped)
   idle_begin,    ///< a worker is about to sleep (no task anywhere) (stamped)
@@ -47,7 +48,8 @@ enum class trace_kind : std::uint8_t {
                  ///< into task a (stamped); the parking task is the ring's running one
 };
 inline constexpr unsigned trace_kind_count = 15;  // one past the last kind
-inline constexpr std::uint64_t trace_try_bit = 1u << 8;
+inline constexpr std::uint64_t trace_try_bit = 1u << 8;     ///< in a send/recv status: try_*
+inline constexpr std::uint64_t trace_select_bit = 1u << 9;  ///< ... a select's case that fired
 
 /// True while a trace records. Written by trace::start/stop only.
 extern std::atomic<bool> trace_flag;
