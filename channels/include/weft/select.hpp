@@ -109,7 +109,8 @@ class recv_case final : public select_case {
     return no_deadline;
   }
   void fire() override {
-    trace_chan_op(trace_kind::recv, state_of(*rx_), out_.code(), trace_select_bit);
+    if (trace_chan_on()) [[unlikely]]
+      trace_record_op(trace_kind::recv, state_of(*rx_), static_cast<std::uint64_t>(out_.code()) | trace_select_bit);
     f_(std::move(out_));
   }
 
@@ -177,7 +178,8 @@ class send_case final : public select_case {
   }
   void fire() override {
     fired_ = true;
-    trace_chan_op(trace_kind::send, state_of(*tx_), out_, trace_select_bit);
+    if (trace_chan_on()) [[unlikely]]
+      trace_record_op(trace_kind::send, state_of(*tx_), static_cast<std::uint64_t>(out_) | trace_select_bit);
     f_(out_);
   }
 

@@ -81,6 +81,10 @@ void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept;
   } while (0)
 
 namespace weft::detail {
+/// True while a trace records channel operations: for hooks whose arguments cost something to
+/// compute (evaluate them inside the branch). relaxed: as trace_on().
+inline bool trace_chan_on() noexcept { return trace_chan_flag.load(std::memory_order_relaxed); }
+
 /// A channel operation's hook at the handle level: records (kind, channel, status) and returns
 /// the status. Off (no trace, or options::channel_events false): a relaxed load and an untaken
 /// branch.
