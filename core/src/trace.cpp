@@ -119,6 +119,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
         p->alive_ = true;
         p->session_ = session;
         p->pending_wake_ = nullptr;
+        p->running_at_reset_ = nullptr;
         p->stamp_all_ = true;
         return p.get();
       }
@@ -157,6 +158,9 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
     ring->os_tid_ = static_cast<int>(::syscall(SYS_gettid));
     // A worker's scheduler hooks append through its cached pointer (trace_hooks.hpp): keep it
     // equal to this thread's ring (T3), also when the ring was just replaced (the old one is freed).
+    // The task this thread runs now (the recording started inside it), for a `handoff` whose
+    // parking task has no switch-in in the ring (trace_json.cpp, unfold).
+    ring->running_at_reset_ = current_task();
     if (worker* w = current_worker()) {
       w->trace_ring_ = ring;
       // A worker's time base is its switch-ins (stamped); the rest is stamped only when precise.
@@ -171,7 +175,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
 
 }  // namespace
 
-std::vector<trace_raw> trace_ring::copy_out(std::uint64_t& dropped) const {
+std::vector<trace_raw> trace_ring::copy_out(std::uint64_t& dropped, const void*& running) const {
   // acquire: P1 (every record below `end` is complete).
   const std::uint64_t end = head_.load(std::memory_order_acquire);
   const std::uint64_t cap = capacity();
@@ -193,6 +197,7 @@ std::vector<trace_raw> trace_ring::copy_out(std::uint64_t& dropped) const {
     begin += cut;
   }
   dropped += begin;
+  running = begin == 0 ? running_at_reset_ : nullptr;
   return out;
 }
 
@@ -276,7 +281,9 @@ trace_copy copy_locked(registry& r) {
     trace_ring_copy rc;
     rc.name = p->name_;
     rc.os_tid = p->os_tid_;
-    rc.records = p->copy_out(c.dropped);
+    const void* running = nullptr;
+    rc.records = p->copy_out(c.dropped, running);
+    rc.running = reinterpret_cast<std::uintptr_t>(running);
     if (!rc.records.empty()) c.rings.push_back(std::move(rc));
   }
   c.tsc_start = r.tsc_start;

@@ -146,13 +146,14 @@ class emitter {
 /// One record per event again, in the order the events happened (trace.hpp, "Folded records"):
 /// a channel record carrying a wake-up becomes `unpark` then the operation (b: its status, as
 /// the rest of this file reads it); a `handoff` becomes the next task's `run` then the parking
-/// task's `stop_park`, the parking task being the ring's running one (unknown when its switch-in
-/// was overwritten or came before the trace started: then the run alone).
-std::vector<trace_raw> unfold(const std::vector<trace_raw>& in) {
+/// task's `stop_park`, the parking task being the ring's running one: the last switched in, or
+/// before any switch-in the task that ran when the ring started (`running`; unknown when the
+/// ring's oldest records were overwritten: then the run alone).
+std::vector<trace_raw> unfold(const std::vector<trace_raw>& in, std::uint64_t running) {
   std::vector<trace_raw> out;
   out.reserve(in.size() + in.size() / 2);
   auto meta = [](trace_kind k, std::uint64_t aux = 0) { return static_cast<std::uint64_t>(k) | aux << 8; };
-  std::uint64_t running = 0;  // the task of the ring's open run slice (0: none known)
+  // running: the task of the ring's open run slice (0: none known)
   for (const trace_raw& r : in) {
     const trace_kind k = kind_of(r);
     switch (k) {
@@ -506,7 +507,7 @@ trace_written write_trace_json(const trace_copy& packed, std::ostream& os) {
   t.ns_per_tick = packed.ns_per_tick;
   t.dropped = packed.dropped;
   t.rings = packed.rings;
-  for (auto& r : t.rings) r.records = unfold(r.records);
+  for (auto& r : t.rings) r.records = unfold(r.records, r.running);
   std::vector<std::vector<double>> times;
   times.reserve(t.rings.size());
   std::uint64_t records = 0;

@@ -26,7 +26,7 @@ std::uint64_t status_bits(weft::status s) { return static_cast<std::uint64_t>(s)
 std::uint64_t op(const char* name) { return reinterpret_cast<std::uintptr_t>(name); }
 
 /// Stamped records get ts = 2 * i + 1 (odd: stamped, increasing); unstamped ones keep 0.
-std::string write(std::vector<trace_raw> recs) {
+std::string write(std::vector<trace_raw> recs, std::uint64_t running_before = 0) {
   weft::detail::trace_copy c;
   c.tsc_start = 0;
   c.ns_per_tick = 1.0;
@@ -36,6 +36,7 @@ std::string write(std::vector<trace_raw> recs) {
   r.name = "weft-w0";
   r.os_tid = 1;
   r.records = std::move(recs);
+  r.running = running_before;
   c.rings.push_back(std::move(r));
   std::ostringstream os;
   (void)weft::detail::write_trace_json(c, os);
@@ -77,6 +78,21 @@ TEST(TraceWriter, HandoffWithTheParkingTaskUnknownIsASwitchInAlone) {
   EXPECT_EQ(count(json, "parked: recv"), 0u) << json;
   EXPECT_EQ(count(json, "\"name\":\"parked: send #1\",\"cat\":\"task\",\"ph\":\"B\""), 1u) << json;
   EXPECT_NE(json.find("\"records\":3"), std::string::npos) << json;
+}
+
+TEST(TraceWriter, HandoffBeforeAnySwitchInParksTheTaskThatRanWhenTheRingStarted) {
+  // The recording started inside task a (its ring registered on a's first record): a's first
+  // hand-off has no switch-in before it in the ring, and the ring knows a was running.
+  const std::string json = write({
+      {0, meta(trace_kind::send, status_bits(weft::status::ok)), chan_x, task_b},
+      {1, meta(trace_kind::handoff, op(recv_op)), task_b, chan_y},
+  }, task_a);
+  EXPECT_EQ(count(json, "\"name\":\"parked: recv #1\",\"cat\":\"task\",\"ph\":\"B\""), 1u) << json;
+  const std::size_t park = json.find("\"name\":\"parked: recv #1\"");
+  ASSERT_NE(park, std::string::npos);
+  const std::string event = json.substr(park, json.find('}', park) - park);
+  // Tasks are numbered in order of appearance: b (woken) is task 1, a task 2.
+  EXPECT_NE(event.find("\"tid\":100002"), std::string::npos) << "a (task 2) parked: " << event;
 }
 
 TEST(TraceWriter, TheParkingTaskIsTheLastOneSwitchedIn) {

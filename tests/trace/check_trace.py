@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Checks a weft flight-recorder trace (Chrome trace-event JSON).
 
-    check_trace.py <trace.json> [--scenario] [--dropped]
+    check_trace.py <trace.json> [--scenario] [--dropped] [--no-chan] [--recv-parks N]
 
 Always: valid JSON; {"traceEvents": [...]}; every event has name/ph/pid/tid (and ts unless
 metadata); per track (pid, tid): timestamps non-decreasing in file order and every B closed by
 an E of the same name (properly nested); every flow start (ph s) has exactly one end (ph f) and
-no end lacks a start; the recorder's summary ("otherData") is present.
+no end lacks a start; no task is woken inside its own run slice; the recorder's summary
+("otherData") is present.
 --scenario: the counts of tests/trace/trace_scenario.cpp's scenario (see its header).
 --dropped:  the summary reports dropped events (the overflow run).
 --no-chan:  no channel events, but actor slices, wake-up flows and parks (channel_events = false).
+--recv-parks N: exactly N "parked: recv" slices on the task tracks.
 """
 import collections
 import json
@@ -71,6 +73,25 @@ def structure(doc):
     if not isinstance(w, dict) or not all(k in w for k in ("records", "dropped", "threads", "tasks")):
         fail('no "otherData" summary')
     return evs, w, len(flows_s)
+
+
+def no_self_wake(evs):
+    """On a thread's track, a task is never woken inside its own run slice (a running task is not
+    parked): a wake-up recorded after the woken task's switch-in means the ring's order is wrong
+    (e.g. a held wake-up appended after a later record)."""
+    open_run = {}
+    for e in evs:
+        if e["pid"] != 1 or e["ph"] == "M":
+            continue
+        track = e["tid"]
+        if e["ph"] == "B" and e.get("cat") == "task":
+            open_run[track] = e["name"]
+        elif e["ph"] == "E" and e.get("cat") == "task":
+            open_run.pop(track, None)
+        elif e["ph"] == "i" and e["name"].startswith(("wake task ", "timer wakes task ")):
+            woken = "task " + e["name"].split(" ")[-1]
+            if open_run.get(track) == woken:
+                fail("%r recorded inside %r's own run slice on track %r" % (e["name"], woken, track))
 
 
 def parked_slices(evs):
@@ -135,6 +156,7 @@ def main():
     except (OSError, ValueError) as ex:
         fail("cannot load %s: %s" % (args[0], ex))
     evs, w, nflows = structure(doc)
+    no_self_wake(evs)
     if "--scenario" in args:
         scenario(evs, w, nflows)
     if "--no-chan" in args:
@@ -149,6 +171,11 @@ def main():
         if parked["recv"] + parked["send"] < 20:
             fail("parked slices on task tracks: %r, want >= 20 for send/recv (switch-outs are still recorded)"
                  % dict(parked))
+    if "--recv-parks" in args:
+        want = int(args[args.index("--recv-parks") + 1])
+        got = parked_slices(evs)["recv"]
+        if got != want:
+            fail("%d 'parked: recv' slices on task tracks, want exactly %d" % (got, want))
     if "--dropped" in args and not w["dropped"] > 0:
         fail("the summary reports no dropped events")
     print("check_trace: ok: %d events, %d records, %d dropped, %d threads, %d tasks, %d flows"

@@ -11,6 +11,11 @@
 //   trace_scenario resize <out.json>    one runtime across two traces with different ring sizes:
 //                                       the worker's ring is replaced and its scheduler hooks
 //                                       (which cache the ring) must follow (trace.cpp T3)
+//   trace_scenario inside <out.json>    a task starts and stops the recording itself, around 10
+//                                       round trips with an echo task (1 worker): every one of
+//                                       the 20 parks is in the trace, also the first, a direct
+//                                       hand-off by the task that was running when the worker's
+//                                       ring started (check_trace.py --recv-parks 20)
 //   trace_scenario env                  the scenario only: run with WEFT_TRACE=<path> in the
 //                                       environment, the library records and writes at exit
 //
@@ -202,6 +207,34 @@ int run_resize(const char* path) {
   return failures == 0 ? 0 : 1;
 }
 
+int run_inside(const char* path) {
+  weft::runtime rt({.workers = 1});
+  auto [ping_tx, ping_rx] = weft::make_chan<int>(0);
+  auto [pong_tx, pong_rx] = weft::make_chan<int>(0);
+  auto echo = weft::spawn(rt, [tx = std::move(pong_tx), rx = std::move(ping_rx)]() mutable {
+    for (;;) {
+      weft::result<int> r = rx.recv();
+      if (!r) return;
+      (void)tx.send(*r);
+    }
+  });
+  auto main_task = weft::spawn(rt, [&, tx = std::move(ping_tx)]() mutable {
+    weft::trace::start();
+    int back = 0;
+    for (int i = 0; i < 10; ++i) {
+      (void)tx.send(i);
+      weft::result<int> r = pong_rx.recv();
+      back += r ? *r : -100;
+    }
+    const weft::trace::summary s = weft::trace::stop(std::string(path));
+    tx.close();
+    return back == 45 && s.dropped == 0;
+  });
+  check(main_task.get().value(), "10 round trips echoed, nothing dropped");
+  check(static_cast<bool>(echo.get()), "the echo task ended");
+  return failures == 0 ? 0 : 1;
+}
+
 int run_env() {
   check(weft::trace::is_recording(), "WEFT_TRACE started a trace at load time");
   scenario();
@@ -216,7 +249,8 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "sched") == 0) return run_sched(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "resize") == 0) return run_resize(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "precise") == 0) return run_precise(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "inside") == 0) return run_inside(argv[2]);
   if (argc >= 2 && std::strcmp(argv[1], "env") == 0) return run_env();
-  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|precise|resize <out.json> | env\n");
+  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|precise|resize|inside <out.json> | env\n");
   return 2;
 }

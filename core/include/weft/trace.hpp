@@ -38,9 +38,11 @@
 namespace weft::trace {
 
 struct options {
-  /// Events kept per thread (rounded up to a power of two, at least 64). 32 bytes each: the
-  /// default keeps the last 16,384 events (512 KiB) of every thread that records. Applies to
-  /// threads that record for the first time in this trace (rings are made on first use).
+  /// Records kept per thread (rounded up to a power of two, at least 64). 32 bytes each: the
+  /// default keeps the last 16,384 records (512 KiB) of every thread that records. A record is
+  /// one event, or two that a worker folds into one (a wake-up with the next channel operation,
+  /// a direct task-to-task switch). Applies to threads that record for the first time in this
+  /// trace (rings are made on first use).
   std::size_t buffer_events = 16 * 1024;
   /// false (default): only switch-ins, spawns, idle and actor handler events read the clock;
   /// events inside a running task (send, recv, unpark, switch-out) are placed in order between
@@ -58,7 +60,8 @@ struct options {
 /// What a written trace holds.
 struct summary {
   std::uint64_t events = 0;   ///< events written to the JSON
-  std::uint64_t dropped = 0;  ///< events lost: overwritten in a full ring (the oldest go first)
+  std::uint64_t dropped = 0;  ///< records lost: overwritten in a full ring (the oldest go first);
+                              ///< a record is one event, or two folded (docs/trace.md, "Events")
   std::size_t threads = 0;    ///< threads (rings) that recorded
   std::size_t tasks = 0;      ///< distinct task lifetimes seen
 };

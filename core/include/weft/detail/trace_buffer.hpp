@@ -106,14 +106,19 @@ struct trace_ring {
   }
 
   /// Reader, under registry_mu: the records still in the ring, oldest first; adds to `dropped`
-  /// those overwritten before or during the copy (P1).
-  std::vector<trace_raw> copy_out(std::uint64_t& dropped) const;
+  /// those overwritten before or during the copy (P1). `running`: running_at_reset_ when the
+  /// copy starts at the ring's first record, else null (unknown).
+  std::vector<trace_raw> copy_out(std::uint64_t& dropped, const void*& running) const;
 
   std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
   const std::uint64_t mask_;
   std::atomic<std::uint64_t> head_{0};  // records ever appended in this session (I1)
   std::uint64_t session_ = 0;           // I2
   const void* pending_wake_ = nullptr;  // I3
+  /// The task running on the owner thread when the ring was (re)started (head_ = 0), or null:
+  /// the parking task of a `handoff` record when the ring holds no switch-in before it (the
+  /// recording started inside that task). Owner only, under registry_mu; read by copy_out.
+  const void* running_at_reset_ = nullptr;
   bool stamp_all_ = true;               // a worker: `precise_timestamps` (register_ring); others: true
   bool alive_ = true;                   // the owner thread has not exited
   int os_tid_ = 0;
@@ -125,6 +130,7 @@ struct trace_ring_copy {
   std::string name;
   int os_tid = 0;
   std::vector<trace_raw> records;
+  std::uint64_t running = 0;  ///< the task running before records[0], if known (else 0)
 };
 
 /// A whole trace, copied out of the rings (see trace.cpp) and written by trace_json.cpp.
