@@ -210,8 +210,8 @@ int run_resize(const char* path) {
 int run_inside(const char* path) {
   weft::runtime rt({.workers = 1});
   auto [ping_tx, ping_rx] = weft::make_chan<int>(0);
-  auto [pong_tx, pong_rx] = weft::make_chan<int>(0);
-  auto echo = weft::spawn(rt, [tx = std::move(pong_tx), rx = std::move(ping_rx)]() mutable {
+  auto pong = weft::make_chan<int>(0);  // not a structured binding: the task below refers to it
+  auto echo = weft::spawn(rt, [tx = std::move(pong.tx), rx = std::move(ping_rx)]() mutable {
     for (;;) {
       weft::result<int> r = rx.recv();
       if (!r) return;
@@ -223,7 +223,7 @@ int run_inside(const char* path) {
     int back = 0;
     for (int i = 0; i < 10; ++i) {
       (void)tx.send(i);
-      weft::result<int> r = pong_rx.recv();
+      weft::result<int> r = pong.rx.recv();
       back += r ? *r : -100;
     }
     const weft::trace::summary s = weft::trace::stop(std::string(path));
