@@ -75,12 +75,7 @@ namespace weft::detail {
     return;
   }
   r->flush_wake();
-  if (r->stamp_all_) {  // precise_timestamps: nothing folded, each event stamped
-    r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::run), reinterpret_cast<std::uintptr_t>(to), 0);
-    r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::stop_park) | op << 8,
-              reinterpret_cast<std::uintptr_t>(from), object);
-    return;
-  }
+  // Also with precise_timestamps: the switch-out and the switch-in are the same instant.
   r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::handoff) | op << 8,
             reinterpret_cast<std::uintptr_t>(to), object);
 }

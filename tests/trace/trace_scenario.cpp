@@ -6,11 +6,9 @@
 //                                       oldest events are overwritten and reported as dropped
 //   trace_scenario sched <out.json>     the scenario with options::channel_events = false
 //   trace_scenario precise <out.json>   the scenario with options::precise_timestamps = true: no
-//                                       record is folded (trace.hpp, "Folded records"), so the
-//                                       checks see the same events written the other way
-//   trace_scenario resize <out.json>    one runtime across two traces with different ring sizes:
-//                                       the worker's ring is replaced and its scheduler hooks
-//                                       (which cache the ring) must follow (trace.cpp T3)
+//                                       wake-up is folded into a channel record (trace.hpp,
+//                                       "Folded records"), so the checks see the same events
+//                                       written the other way
 //   trace_scenario inside <out.json>    a task starts and stops the recording itself, around 10
 //                                       round trips with an echo task (1 worker): every one of
 //                                       the 20 parks is in the trace, also the first, a direct

@@ -12,13 +12,15 @@
 // of the JSON places them in order between their ring's neighbouring stamped records. Threads
 // outside the runtime stamp every record (they have no switch events).
 //
-// Folded records (a worker's ring, precise_timestamps off): the commonest pairs of events share
-// one record, and the JSON writer unfolds them (trace_json.cpp, unfold()):
+// Folded records (a worker's ring): the commonest pairs of events share one record, and the
+// JSON writer unfolds them (trace_json.cpp, unfold()):
 //   - a wake-up made by a task on a worker is held in its ring (trace_ring::pending_wake_) and
 //     rides in the next channel record of that thread (field b; the status moves to aux), or is
-//     appended as its own `unpark` record before any other record;
+//     appended as its own `unpark` record before any other record (not with
+//     precise_timestamps: then each wake-up is a stamped record of its own);
 //   - a direct task-to-task switch (the parking task hands the worker to the task it woke) is
-//     one `handoff` record: the previous task's switch-out to park and the next one's switch-in.
+//     one `handoff` record: the previous task's switch-out to park and the next one's switch-in
+//     (one instant, one stamp).
 // On W5 (green ping-pong) this is 6 records per round trip instead of 10.
 #pragma once
 
