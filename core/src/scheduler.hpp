@@ -44,6 +44,7 @@
 namespace weft::detail {
 
 struct trace_ring;
+extern trace_ring trace_no_ring;  // <weft/detail/trace_buffer.hpp>
 struct worker;
 struct runtime_impl;
 
@@ -146,7 +147,7 @@ struct worker {
   std::size_t nfree_ = 0;
   fiber_side side_;  // the worker thread's own stack (switch target for its tasks)
   moodycamel::ConsumerToken* inject_token_ = nullptr;
-  trace_ring* trace_ring_ = nullptr;  // this thread's flight-recorder ring (trace.cpp T3)
+  trace_ring* trace_ring_ = &trace_no_ring;  // this thread's flight-recorder ring (trace.cpp T3)
 
   // ---- stats: written by the owner (relaxed load+store, one writer), read by anyone ----
   std::atomic<std::uint64_t> tasks_run_{0}, steals_{0}, parks_{0};

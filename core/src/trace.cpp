@@ -8,7 +8,8 @@
 //       has exited (alive_ == false) or replaces it by a ring of the current session's size.
 //   T2  trace_session only grows; a session's options and start time are written under
 //       registry_mu before trace_flag becomes true.
-//   T3  A worker's trace_ring_ is nullptr or its own thread's tls_ring: both are written together,
+//   T3  A worker's trace_ring_ is &trace_no_ring or its own thread's tls_ring (which starts as
+//       &trace_no_ring, never null: the hooks test the session alone): both are written together,
 //       by that thread, in register_ring (the only place a live thread's ring changes).
 // Protocol:
 //   tls_ring, tls_dead, worker::trace_ring_   the owner thread only.
@@ -47,6 +48,7 @@ namespace weft::detail {
 std::atomic<bool> trace_flag{false};
 std::atomic<bool> trace_chan_flag{false};
 std::atomic<std::uint64_t> trace_session{0};  // T2
+constinit trace_ring trace_no_ring{trace_ring::none_t{}};
 
 std::int64_t trace_steady_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
@@ -83,7 +85,7 @@ std::atomic<bool> precise{false};               // relaxed: an option, see P2
 constexpr std::size_t dead_rings_kept = 64;
 
 // initial-exec: one %fs-relative load (the library is linked statically or loaded at start).
-constinit thread_local trace_ring* tls_ring [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local trace_ring* tls_ring [[gnu::tls_model("initial-exec")]] = &trace_no_ring;
 constinit thread_local bool tls_dead [[gnu::tls_model("initial-exec")]] = false;
 
 /// Marks the thread's ring dead at thread exit. Constructed on the thread's first record.
@@ -91,8 +93,8 @@ struct ring_owner {
   ~ring_owner() {
     registry& r = reg();
     std::lock_guard lk(r.mu);
-    if (tls_ring != nullptr) tls_ring->alive_ = false;
-    tls_ring = nullptr;
+    if (tls_ring != &trace_no_ring) tls_ring->alive_ = false;
+    tls_ring = &trace_no_ring;
     tls_dead = true;
   }
 };
@@ -138,14 +140,14 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
     // relaxed: under registry_mu, which start() held when it bumped it (P2).
     if (!r.recording || trace_session.load(std::memory_order_relaxed) != session) return nullptr;
     trace_ring* ring = tls_ring;
-    if (ring != nullptr && ring->capacity() == r.capacity) {
+    if (ring != &trace_no_ring && ring->capacity() == r.capacity) {
       // relaxed: owner thread, under registry_mu (no reader meanwhile).
       ring->head_.store(0, std::memory_order_relaxed);
       ring->session_ = session;
       ring->pending_wake_ = nullptr;  // a wake-up of the previous session (I2)
       ring->stamp_all_ = true;
     } else {
-      if (ring != nullptr) {  // a ring of an older session with another size: replace it
+      if (ring != &trace_no_ring) {  // a ring of an older session with another size: replace it
         std::erase_if(r.rings, [ring](const std::unique_ptr<trace_ring>& p) { return p.get() == ring; });
       } else {
         static thread_local ring_owner owner;  // marks the ring dead at thread exit
@@ -154,7 +156,9 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
       ring = new_ring_locked(r, session);
       tls_ring = ring;
     }
-    ring->name_ = thread_name();
+    const std::string name = thread_name();
+    name.copy(ring->name_, sizeof ring->name_ - 1);
+    ring->name_[std::min(name.size(), sizeof ring->name_ - 1)] = '\0';
     ring->os_tid_ = static_cast<int>(::syscall(SYS_gettid));
     // A worker's scheduler hooks append through its cached pointer (trace_hooks.hpp): keep it
     // equal to this thread's ring (T3), also when the ring was just replaced (the old one is freed).
@@ -205,7 +209,7 @@ void trace_record(trace_kind k, const void* a, std::uint64_t b) noexcept {
   // relaxed: P2.
   const std::uint64_t session = trace_session.load(std::memory_order_relaxed);
   trace_ring* ring = tls_ring;
-  if (ring == nullptr || ring->session_ != session) [[unlikely]] {
+  if (ring->session_ != session) [[unlikely]] {  // trace_no_ring, or a ring of an older session
     ring = register_ring(session);
     if (ring == nullptr) return;
   }
@@ -257,7 +261,7 @@ void trace_record_op(trace_kind k, const void* a, std::uint64_t b) noexcept {
   // relaxed: P2.
   const std::uint64_t session = trace_session.load(std::memory_order_relaxed);
   trace_ring* ring = tls_ring;
-  if (ring == nullptr || ring->session_ != session) [[unlikely]] {
+  if (ring->session_ != session) [[unlikely]] {  // trace_no_ring, or a ring of an older session
     trace_record(k, a, b);  // registers the ring
     return;
   }
@@ -279,7 +283,7 @@ trace_copy copy_locked(registry& r) {
   for (const auto& p : r.rings) {
     if (p->session_ != session) continue;
     trace_ring_copy rc;
-    rc.name = p->name_;
+    rc.name = std::string(p->name_);
     rc.os_tid = p->os_tid_;
     const void* running = nullptr;
     rc.records = p->copy_out(c.dropped, running);

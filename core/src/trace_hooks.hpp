@@ -22,11 +22,12 @@
 namespace weft::detail {
 
 /// w's ring for the current session, or nullptr: the caller then goes through trace_record,
-/// which registers the ring (and fills in the fields itself).
+/// which registers the ring (and fills in the fields itself). w->trace_ring_ is never null
+/// (trace_no_ring before the first record: its session matches none).
 [[gnu::always_inline]] inline trace_ring* current_worker_ring(worker* w) noexcept {
   trace_ring* r = w->trace_ring_;
   // relaxed: trace.cpp P2 (a stale session only sends us through trace_record, which re-checks).
-  if (r == nullptr || r->session_ != trace_session.load(std::memory_order_relaxed)) [[unlikely]] return nullptr;
+  if (r->session_ != trace_session.load(std::memory_order_relaxed)) [[unlikely]] return nullptr;
   return r;
 }
 
@@ -53,10 +54,15 @@ namespace weft::detail {
     trace_record(trace_kind::unpark, t, 0);
     return;
   }
-  r->flush_wake();  // a second wake-up before any record: the first one gets its own
-  if (r->stamp_all_) {
-    r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::unpark), reinterpret_cast<std::uintptr_t>(t), 0);
-    return;
+  // One test for the two rare cases: a wake-up already held (a second one before any record:
+  // the first gets its own) and precise_timestamps (no folding: a stamped record of its own).
+  if ((reinterpret_cast<std::uintptr_t>(r->pending_wake_) | static_cast<std::uintptr_t>(r->stamp_all_)) != 0)
+      [[unlikely]] {
+    r->flush_wake();
+    if (r->stamp_all_) {
+      r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::unpark), reinterpret_cast<std::uintptr_t>(t), 0);
+      return;
+    }
   }
   r->pending_wake_ = t;
 }

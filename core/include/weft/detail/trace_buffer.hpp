@@ -73,6 +73,10 @@ struct trace_raw {
 struct trace_ring {
   explicit trace_ring(std::size_t capacity)
       : words_(new std::atomic<std::uint64_t>[capacity * 4]), mask_(capacity - 1) {}
+  /// The ring of no session (trace_no_ring): what a thread's ring pointer holds before its first
+  /// record, so the hooks test the session alone, never a null pointer.
+  struct none_t {};
+  constexpr explicit trace_ring(none_t) noexcept : mask_(0), session_(~std::uint64_t{0}), alive_(false) {}
 
   std::size_t capacity() const noexcept { return static_cast<std::size_t>(mask_) + 1; }
 
@@ -122,8 +126,11 @@ struct trace_ring {
   bool stamp_all_ = true;               // a worker: `precise_timestamps` (register_ring); others: true
   bool alive_ = true;                   // the owner thread has not exited
   int os_tid_ = 0;
-  std::string name_;
+  char name_[16] = {};  // the thread's name (pthread names fit 16 bytes with their NUL)
 };
+
+/// Never recorded into: its session matches no trace (trace.cpp).
+extern constinit trace_ring trace_no_ring;
 
 /// What the JSON writer needs from one ring.
 struct trace_ring_copy {
