@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -99,10 +100,9 @@ struct ring_owner {
   }
 };
 
-std::string thread_name() {
-  char buf[32] = {};
-  if (pthread_getname_np(pthread_self(), buf, sizeof buf) != 0 || buf[0] == '\0') return "thread";
-  return buf;
+/// The calling thread's name into `out` (pthread names fit 16 bytes with their NUL), or "thread".
+void thread_name(char (&out)[16]) noexcept {
+  if (pthread_getname_np(pthread_self(), out, sizeof out) != 0 || out[0] == '\0') std::strcpy(out, "thread");
 }
 
 /// registry_mu held: a ring for a new thread, reusing the oldest dead ring of this session once
@@ -156,9 +156,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
       ring = new_ring_locked(r, session);
       tls_ring = ring;
     }
-    const std::string name = thread_name();
-    name.copy(ring->name_, sizeof ring->name_ - 1);
-    ring->name_[std::min(name.size(), sizeof ring->name_ - 1)] = '\0';
+    thread_name(ring->name_);
     ring->os_tid_ = static_cast<int>(::syscall(SYS_gettid));
     // A worker's scheduler hooks append through its cached pointer (trace_hooks.hpp): keep it
     // equal to this thread's ring (T3), also when the ring was just replaced (the old one is freed).
