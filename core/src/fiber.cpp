@@ -1,6 +1,9 @@
 // The calling thread's own stack, described for the sanitizers' fiber switch annotations.
 #include <pthread.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <weft/detail/fiber_switch.hpp>
 
 namespace weft::detail {
@@ -22,6 +25,12 @@ fiber_side this_thread_fiber_side() noexcept {
   s.tsan_fiber_ = __tsan_get_current_fiber();
 #endif
   return s;
+}
+
+void fiber_slot_not_empty() noexcept {
+  std::fputs("weft: internal error: a task's fiber slot still held a context when the scheduler refilled it "
+             "(scheduler.cpp D1-D2)\n", stderr);
+  std::abort();
 }
 
 }  // namespace weft::detail

@@ -443,12 +443,20 @@ task* pick_deterministic(worker* w) noexcept {
   }
 }
 
+/// Counts one pick (a loop pick or a direct switch, D3); true at every global_queue_interval-th:
+/// the global queue's turn. A countdown: no division on the hand-off path.
+inline bool global_queue_turn(worker* w) noexcept {
+  if (--w->tick_ != 0) return false;
+  w->tick_ = global_queue_interval;
+  return true;
+}
+
 task* find_runnable(worker* w) noexcept {
   runtime_impl* rt = w->rt_;
   if (rt->deterministic_) return pick_deterministic(w);
   for (;;) {
     run_due_timers(w);
-    if (++w->tick_ % global_queue_interval == 0) {
+    if (global_queue_turn(w)) {
       if (task* t = take_injected(w)) return found(w, t);
     }
     if (w->runnext_streak_ < runnext_cap) {
@@ -494,7 +502,7 @@ void add_timer(worker* w, time_point deadline, task* t, std::uint64_t seq) noexc
   w->timers_compact_at_ = std::max<std::size_t>(1024, 2 * w->timers_.size());
 }
 
-task* finalise_park(worker* w, task* t) noexcept {
+[[gnu::always_inline]] inline task* finalise_park(worker* w, task* t) noexcept {
   const time_point deadline = t->park_deadline_;
   // relaxed: see task::park_seq_.
   const std::uint64_t seq = t->park_seq_.load(std::memory_order_relaxed) + 1;
@@ -585,25 +593,31 @@ void requeue_yielded(worker* w, task* t) noexcept {
   push_local(w, t);
 }
 
-/// Makes t the task running on w: the bookkeeping before any switch into it (from the
-/// scheduler loop, or directly from the task it was handed to, see direct_switch, which traces
-/// the switch itself).
-void prepare_switch_in(worker* w, task* t, bool trace_run = true) noexcept {
-  t->worker_ = w;
-  t->resumer_ = &w->side_;
-  // relaxed: observers' snapshot.
-  t->state_.store(task_state::running, std::memory_order_relaxed);
+/// prepare_switch_in's rare part: a fiber's first start, the `run` trace record. Out of line so
+/// that the common part needs no callee-saved registers (it is inlined into every switch).
+[[gnu::noinline, gnu::cold]] void prepare_switch_in_rare(worker* w, task* t, bool trace_run) noexcept {
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
   if (trace_run) WEFT_TRACE_W(w, run, t, 0, 0, true);
 }
 
-/// What t's switch out (to the scheduler, or directly to another task) asked for. Returns a task
-/// to run next at once (a park that raced with its wake-up). `handed_off`: t parked through
-/// direct_switch, whose `handoff` trace record stands for t's switch-out too.
-task* complete_switch_out(worker* w, task* t, bool handed_off = false) noexcept {
-  if (!stack_pool::canary_intact(t->stack())) report_stack_overflow(t);
-  bump(w->tasks_run_);
+/// Makes t the task running on w: the bookkeeping before any switch into it (from the
+/// scheduler loop, or directly from the task it was handed to, see direct_switch, which traces
+/// the switch itself).
+[[gnu::always_inline]] inline void prepare_switch_in(worker* w, task* t, bool trace_run = true) noexcept {
+  t->worker_ = w;
+  t->resumer_ = &w->side_;
+  // relaxed: observers' snapshot.
+  t->state_.store(task_state::running, std::memory_order_relaxed);
+  if (!t->ctx_ || (trace_run && trace_on())) [[unlikely]] {
+    prepare_switch_in_rare(w, t, trace_run);
+    return;
+  }
+  current_task_tls = t;
+}
+
+/// complete_switch_out's rare part: a park while a trace records, a yield, a task's end.
+[[gnu::noinline]] task* complete_switch_out_rare(worker* w, task* t, bool handed_off) noexcept {
   switch (t->reason_) {
     case switch_reason::park:
       // relaxed (x2): written by the task itself (note_blocking) before it switched out to us.
@@ -625,6 +639,18 @@ task* complete_switch_out(worker* w, task* t, bool handed_off = false) noexcept 
   return nullptr;
 }
 
+/// What t's switch out (to the scheduler, or directly to another task) asked for. Returns a task
+/// to run next at once (a park that raced with its wake-up). `handed_off`: t parked through
+/// direct_switch, whose `handoff` trace record stands for t's switch-out too. The common case
+/// (a park, no trace) inline; the rest in complete_switch_out_rare.
+[[gnu::always_inline]] inline task* complete_switch_out(worker* w, task* t, bool handed_off = false) noexcept {
+  if (!stack_pool::canary_intact(t->stack())) report_stack_overflow(t);
+  bump(w->tasks_run_);
+  if (t->reason_ == switch_reason::park && (handed_off || !trace_on())) [[likely]]
+    return finalise_park(w, t);
+  return complete_switch_out_rare(w, t, handed_off);
+}
+
 /// Switches into t; returns a task to run next at once (a park that raced with its wake-up).
 /// The task that switches back is t, or the last of a chain of direct switches that started
 /// with t (D1): current_task_tls names it.
@@ -634,7 +660,7 @@ task* run_task(worker* w, task* t) noexcept {
   switch_fiber(c, w->side_, t->side_);
   task* back = current_task_tls;
   current_task_tls = nullptr;
-  back->ctx_ = std::move(c);
+  move_into_empty(back->ctx_, c);
   return complete_switch_out(w, back);
 }
 
@@ -646,12 +672,12 @@ void resumed(task* self, boost::context::fiber&& from) noexcept {
   worker* w = self->worker_;
   task* prev = w->handoff_from_;
   if (prev == nullptr) {
-    self->ctx_ = std::move(from);
+    move_into_empty(self->ctx_, from);
     return;
   }
   w->handoff_from_ = nullptr;
-  prev->ctx_ = std::move(from);
-  self->ctx_ = std::move(w->sched_ctx_);
+  move_into_empty(prev->ctx_, from);
+  move_into_empty(self->ctx_, w->sched_ctx_);
   if (task* again = complete_switch_out(w, prev, true)) push_local(w, again);
 }
 
@@ -668,7 +694,7 @@ task* take_handoff_target(worker* w) noexcept {
   if (!w->rt_->direct_handoff_ || w->rt_->deterministic_ || w->runnext_streak_ >= runnext_cap) return nullptr;
   // relaxed: a cheap look first; the exchange below does the acquire.
   if (w->runnext_.load(std::memory_order_relaxed) == nullptr) return nullptr;
-  if (++w->tick_ % global_queue_interval == 0) return nullptr;  // the global queue's turn
+  if (global_queue_turn(w)) return nullptr;
   // acquire: P4 (a thief may have emptied the slot; whatever we get was published).
   task* next = w->runnext_.exchange(nullptr, std::memory_order_acquire);
   if (next != nullptr) ++w->runnext_streak_;
@@ -678,7 +704,7 @@ task* take_handoff_target(worker* w) noexcept {
 /// Task a (running on w, parking) switches straight into task b: one switch instead of two
 /// (a -> scheduler -> b) and no scheduler loop pass. b finishes a's switch out (D2).
 void direct_switch(worker* w, task* a, task* b) noexcept {
-  w->sched_ctx_ = std::move(a->ctx_);
+  move_into_empty(w->sched_ctx_, a->ctx_);
   w->handoff_from_ = a;
   WEFT_TRACE_HANDOFF_W(w, a, b);  // a's switch-out to park and b's switch-in, one record
   prepare_switch_in(w, b, false);
@@ -703,7 +729,8 @@ void park_switch(task* t) noexcept {
 // ---- worker and runtime_impl ----
 
 worker::worker(runtime_impl* rt, std::size_t index) noexcept
-    : rt_(rt), index_(index), rng_(splitmix(rt->opts_.seed != 0 ? rt->opts_.seed : index + 1) | 1) {}
+    : rt_(rt), index_(index), tick_(global_queue_interval),
+      rng_(splitmix(rt->opts_.seed != 0 ? rt->opts_.seed : index + 1) | 1) {}
 
 worker* current_worker() noexcept { return tls_worker; }
 

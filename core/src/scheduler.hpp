@@ -134,7 +134,7 @@ struct worker {
 
   // ---- owner only ----
   alignas(cache_line_size) std::uint32_t runnext_streak_ = 0;
-  std::uint32_t tick_ = 0;
+  std::uint32_t tick_;  // picks left until the global queue's turn (scheduler.cpp global_queue_turn)
   std::uint64_t rng_;
   timer_heap<task> timers_;
   std::size_t timers_compact_at_ = 1024;  // clean stale timer entries when the heap reaches this

@@ -479,13 +479,9 @@ result<T> special_recv_slow(special_chan<T>& c, time_point deadline, context_sta
     if (d != no_deadline && now >= d) return status::timeout;
     waiter w(current_parker());
     waker_entry e{&w, 0};
-    waker_entry ce{&w, 1};
     c.register_entry(e);
-    if (ctx != nullptr) context_register(ctx, ce);
-    if (c.is_ready() || (ctx != nullptr && context_err(ctx) != status::ok)) w.abort();
-    w.wait_until(std::min(d, c.ready_at()));
+    wait_also_on_context(w, std::min(d, c.ready_at()), ctx, [&c] { return c.is_ready(); });
     c.unregister_entry(e);
-    if (ctx != nullptr) context_unregister(ctx, ce);
     result<T> r = c.try_recv();
     if (r.code() != status::empty) return r;
   }

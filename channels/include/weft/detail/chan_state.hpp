@@ -169,6 +169,24 @@ time_point context_deadline(context_state* ctx) noexcept;
 void context_register(context_state* ctx, waker_entry& e) noexcept;
 void context_unregister(context_state* ctx, waker_entry& e) noexcept;
 
+/// Parks on `w` (already registered where a partner will find it) until it is woken, aborted or
+/// `d` passes, also registered on `ctx`, if any, as case 1 (waker_list.hpp: a cancelled context
+/// selects it). `ready()`: the re-check after the registrations (true: abort at once, do not
+/// sleep). Returns wait_until's outcome. Without a context nothing is registered on one.
+template <class Ready>
+std::uintptr_t wait_also_on_context(waiter& w, time_point d, context_state* ctx, Ready&& ready) {
+  if (ctx == nullptr) {
+    if (ready()) w.abort();
+    return w.wait_until(d);
+  }
+  waker_entry ce{&w, 1};
+  context_register(ctx, ce);
+  if (ready() || context_err(ctx) != status::ok) w.abort();
+  const std::uintptr_t s = w.wait_until(d);
+  context_unregister(ctx, ce);
+  return s;
+}
+
 /// Blocks until `try_once()` returns true (the operation completed: its outcome is in the
 /// caller's lambda state), or the deadline passes (timeout), or the context ends (its err()).
 /// Precondition: try_once() was just tried and would block. Shape (STYLE.md 2): try_once ->

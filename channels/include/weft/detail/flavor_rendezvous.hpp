@@ -297,13 +297,7 @@ template <class T>
       if (status st = c.try_send(v); st != status::full) return st;
       continue;
     }
-    waker_entry ce{&w, 1};
-    if (ctx != nullptr) {
-      context_register(ctx, ce);
-      if (context_err(ctx) != status::ok) w.abort();
-    }
-    const std::uintptr_t s = w.wait_until(d);
-    if (ctx != nullptr) context_unregister(ctx, ce);
+    const std::uintptr_t s = wait_also_on_context(w, d, ctx, [] { return false; });
     if (s == waiter::selected(0)) {  // a receiver is taking v (it unlinked our entry)
       rendezvous_chan<T>::finish_send(p);
       return status::ok;
@@ -333,13 +327,7 @@ template <class T>
       if (r.code() != status::empty) return r;
       continue;
     }
-    waker_entry ce{&w, 1};
-    if (ctx != nullptr) {
-      context_register(ctx, ce);
-      if (context_err(ctx) != status::ok) w.abort();
-    }
-    const std::uintptr_t s = w.wait_until(d);
-    if (ctx != nullptr) context_unregister(ctx, ce);
+    const std::uintptr_t s = wait_also_on_context(w, d, ctx, [] { return false; });
     if (s == waiter::selected(0)) {
       result<T> r = rendezvous_chan<T>::finish_recv(p);
       if (r.code() != status::empty) return r;

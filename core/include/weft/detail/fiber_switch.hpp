@@ -112,12 +112,24 @@ inline void switch_fiber(boost::context::fiber& slot, fiber_side& self, const fi
 #if defined(WEFT_DETAIL_TSAN_FIBERS)
   __tsan_switch_to_fiber(to.tsan_fiber_, 0);
 #endif
-  slot = std::move(slot).resume();
+  boost::context::fiber back = std::move(slot).resume();  // slot is empty until the swap
+  slot.swap(back);  // a move into an empty slot: no self-check, no unwind of an old context
 #if defined(WEFT_DETAIL_ASAN_FIBERS)
   __sanitizer_finish_switch_fiber(self.asan_fake_, nullptr, nullptr);
 #endif
   (void)self;
   (void)to;
+}
+
+/// `dst = std::move(src)` for a slot that holds no context (scheduler.cpp D1-D2 empty it before
+/// it is refilled): a pointer swap. Boost's move assignment would also test for self-assignment
+/// and unwind the old context of a non-empty `dst`; this runs at every task switch. A
+/// non-empty `dst` is a scheduler bug: reported, never silently swapped away.
+[[noreturn]] void fiber_slot_not_empty() noexcept;  // core/src/fiber.cpp
+inline void move_into_empty(boost::context::fiber& dst, boost::context::fiber& src) noexcept {
+  if (dst) [[unlikely]]
+    fiber_slot_not_empty();
+  dst.swap(src);
 }
 
 /// First thing a new fiber does: completes the switch that started it.
