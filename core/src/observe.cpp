@@ -33,12 +33,13 @@ namespace {
 template <class Keep>
 std::vector<task_snapshot> snapshot_tasks(runtime_impl* rt, Keep&& keep) {
   std::vector<task_snapshot> out;
+  const park_clock pc;
   std::lock_guard lk(rt->pool_mu_);
   for (const task& t : rt->tasks_) {
     // relaxed: a snapshot; a task may change state as we read.
     const task_state st = t.state_.load(std::memory_order_relaxed);
     if (st == task_state::free || !keep(t, st)) continue;
-    out.push_back(snapshot_of(t, st));
+    out.push_back(snapshot_of(t, st, pc));
   }
   return out;
 }
@@ -72,7 +73,7 @@ void append_lines(std::string& out, std::vector<task_snapshot>& tasks) {
     if (pa != pb) return pa;
     return a.since_ns < b.since_ns;
   });
-  const std::int64_t now = coarse_now_ns();
+  const std::int64_t now = park_clock().now_ns();
   for (const task_snapshot& s : tasks) append_line(out, s, now);
 }
 
@@ -262,12 +263,13 @@ struct watchdog::state {
   }
 
   void look_blocked() {
-    const std::int64_t now = detail::coarse_now_ns();
+    const detail::park_clock pc;
+    const std::int64_t now = pc.now_ns();
     const std::int64_t threshold = opts.blocked_threshold.count();
     std::vector<detail::task_snapshot> old = detail::snapshot_tasks(&rt->impl(), [&](const detail::task& t, detail::task_state st) {
       if (st != detail::task_state::parked) return false;
       // relaxed: as in snapshot_of.
-      const std::int64_t since = t.since_ns_.load(std::memory_order_relaxed);
+      const std::int64_t since = pc.ns(t.since_ticks_.load(std::memory_order_relaxed));
       return since != 0 && now - since >= threshold;
     });
     std::set<std::pair<const detail::task*, std::int64_t>> current;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <weft/detail/blocking_info.hpp>
+#include <weft/detail/trace_buffer.hpp>
 #include <weft/runtime.hpp>
 
 #include "scheduler.hpp"
@@ -42,24 +43,24 @@ void set_blocking(task* t, const char* op, const void* object, const char* name)
   t->op_.store(op, std::memory_order_relaxed);
   t->object_.store(object, std::memory_order_relaxed);
   t->object_name_.store(name, std::memory_order_relaxed);
-  t->since_ns_.store(0, std::memory_order_relaxed);
+  t->since_ticks_.store(0, std::memory_order_relaxed);
   t->on_chan_.store(false, std::memory_order_relaxed);
 }
 
 void clear_blocking(task* t) noexcept {
   // relaxed: as in set_blocking.
   t->op_.store(nullptr, std::memory_order_relaxed);
-  t->since_ns_.store(0, std::memory_order_relaxed);  // relaxed: as above
+  t->since_ticks_.store(0, std::memory_order_relaxed);  // relaxed: as above
 }
 
 /// Every parked task of rt (dump_blocked's lines).
-std::vector<task_snapshot> collect_blocked(runtime_impl* rt) {
+std::vector<task_snapshot> collect_blocked(runtime_impl* rt, const park_clock& pc) {
   std::vector<task_snapshot> out;
   std::lock_guard lk(rt->pool_mu_);
   for (task& t : rt->tasks_) {
     // relaxed: a diagnostic snapshot (task_snapshot.hpp); a task may change state as we read.
     if (t.state_.load(std::memory_order_relaxed) != task_state::parked) continue;
-    out.push_back(snapshot_of(t, task_state::parked));
+    out.push_back(snapshot_of(t, task_state::parked, pc));
   }
   return out;
 }
@@ -114,10 +115,48 @@ runtime_impl::runtime_impl(const runtime_options& o)
   direct_handoff_ = no_direct == nullptr || no_direct[0] == '\0' || no_direct[0] == '0';
   workers_.reserve(opts_.workers);
   for (std::size_t i = 0; i < opts_.workers; ++i) workers_.push_back(new worker(this, i));
+  park_clock_origin();
 }
 
 runtime_impl::~runtime_impl() {
   for (worker* w : workers_) delete w;
+}
+
+namespace {
+struct clock_origin {
+  std::uint64_t ticks;
+  std::int64_t ns;
+};
+/// park_clock's origin: both clocks read once, when the first runtime is made (thread-safe
+/// static initialisation).
+const clock_origin& park_origin() noexcept {
+  static const clock_origin o{trace_ticks(), trace_steady_ns()};
+  return o;
+}
+}  // namespace
+
+void park_clock_origin() noexcept { (void)park_origin(); }
+
+park_clock::park_clock() noexcept {
+  const clock_origin& o = park_origin();
+  origin_ticks_ = o.ticks;
+  origin_ns_ = o.ns;
+  const std::uint64_t ticks = trace_ticks();
+  now_ns_ = trace_steady_ns();
+  // The rate over the whole span since the origin: a reading converts with about the two clock
+  // reads' jitter (well under a microsecond). No span yet (the origin was this very moment): 1,
+  // which only concerns readings from that moment.
+  ns_per_tick_ = ticks > origin_ticks_ && now_ns_ > origin_ns_
+                     ? static_cast<double>(now_ns_ - origin_ns_) / static_cast<double>(ticks - origin_ticks_)
+                     : 1.0;
+}
+
+std::int64_t park_clock::ns(std::uint64_t ticks) const noexcept {
+  if (ticks == 0) return 0;
+  // Signed: tasks park only after the origin, but a reading on another core may lag it by the
+  // cores' counter skew, and must not wrap around to 2^64.
+  const auto delta = static_cast<std::int64_t>(ticks - origin_ticks_);
+  return origin_ns_ + static_cast<std::int64_t>(static_cast<double>(delta) * ns_per_tick_);
 }
 
 void sleep_until(time_point deadline) noexcept {
@@ -289,8 +328,9 @@ void dump_blocked(std::ostream& os, std::chrono::nanoseconds older_than) {
 }
 
 void dump_blocked(runtime& rt, std::ostream& os, std::chrono::nanoseconds older_than) {
-  std::vector<detail::task_snapshot> lines = detail::collect_blocked(&rt.impl());
-  const std::int64_t now = detail::coarse_now_ns();
+  const detail::park_clock pc;
+  std::vector<detail::task_snapshot> lines = detail::collect_blocked(&rt.impl(), pc);
+  const std::int64_t now = pc.now_ns();
   std::sort(lines.begin(), lines.end(), [](const detail::task_snapshot& a, const detail::task_snapshot& b) {
     return a.since_ns < b.since_ns;
   });

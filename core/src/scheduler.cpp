@@ -566,7 +566,7 @@ void clear_for_reuse(task* t) noexcept {
   // relaxed: observers' snapshot (they skip free tasks).
   t->state_.store(task_state::free, std::memory_order_relaxed);
   t->op_.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostic
-  t->since_ns_.store(0, std::memory_order_relaxed);  // relaxed: diagnostic
+  t->since_ticks_.store(0, std::memory_order_relaxed);  // relaxed: diagnostic
 }
 
 void finish_task(worker* w, task* t) noexcept {
@@ -734,11 +734,6 @@ worker::worker(runtime_impl* rt, std::size_t index) noexcept
 
 worker* current_worker() noexcept { return tls_worker; }
 
-std::int64_t coarse_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 void runtime_impl::inject(task* t) noexcept {
   // seq_cst: I5. Ordered before the enqueue, hence before the task's end and ~runtime's read of
@@ -995,8 +990,8 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   if (take_waiting_token(p)) return true;
   if (deadline != no_deadline && clock::now() >= deadline) return false;
   // relaxed: diagnostic; "since when" is the first park of the operation note_blocking named.
-  if (t->since_ns_.load(std::memory_order_relaxed) == 0)
-    t->since_ns_.store(coarse_now_ns(), std::memory_order_relaxed);  // relaxed: diagnostic
+  if (t->since_ticks_.load(std::memory_order_relaxed) == 0)
+    t->since_ticks_.store(trace_ticks(), std::memory_order_relaxed);  // relaxed: diagnostic; park_clock
   t->park_deadline_ = deadline;
   t->reason_ = switch_reason::park;
   park_switch(t);

@@ -103,7 +103,7 @@ struct task {
   std::atomic<const char*> op_{nullptr};
   std::atomic<const void*> object_{nullptr};
   std::atomic<const char*> object_name_{nullptr};
-  std::atomic<std::int64_t> since_ns_{0};  // coarse monotonic ns at the first park of op_
+  std::atomic<std::uint64_t> since_ticks_{0};  // park_clock ticks at the first park of op_ (0: none)
   std::atomic<const char*> spawn_file_{nullptr};
   // For channel dumps, leak_check and the watchdog (observe.cpp), as above.
   std::atomic<std::size_t> chan_cap_{0};      // that channel's capacity
@@ -206,7 +206,29 @@ struct runtime_impl {
 void run_worker(worker* w) noexcept;
 void make_runnable(task* t) noexcept;          // a parked task that a waker/timer now owns (I2)
 void release_task_stack(runtime_impl* rt, task* t) noexcept;
-std::int64_t coarse_now_ns() noexcept;
+/// "Blocked since" (task::since_ticks_) is a reading of the CPU's tick counter (trace_ticks: the
+/// TSC on x86-64, the virtual counter on AArch64, steady_clock elsewhere) taken at the first park
+/// of each blocking operation: about 2 ns per park where clock_gettime's coarse clock took 3.5
+/// (W5, bench/RESULTS.md session 7). Observers turn readings into steady_clock ns with a
+/// park_clock, which measures the counter's rate against steady_clock since the first runtime
+/// was made (the counter is invariant on the CPUs weft targets, as the flight recorder assumes).
+class park_clock {
+ public:
+  park_clock() noexcept;
+  /// steady_clock ns now.
+  std::int64_t now_ns() const noexcept { return now_ns_; }
+  /// steady_clock ns of a reading; 0 for 0 (no reading).
+  std::int64_t ns(std::uint64_t ticks) const noexcept;
+
+ private:
+  std::uint64_t origin_ticks_;
+  std::int64_t origin_ns_;
+  std::int64_t now_ns_;
+  double ns_per_tick_;
+};
+/// Fixes park_clock's origin (the first call wins): every runtime_impl calls it when it is made,
+/// before any of its tasks can park.
+void park_clock_origin() noexcept;
 /// Switches the calling task t out with reason `yield` (it is requeued at the back).
 void task_yield(task* t) noexcept;
 

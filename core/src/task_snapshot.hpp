@@ -18,7 +18,7 @@ namespace weft::detail {
 struct task_snapshot {
   const task* t;
   task_state state;
-  std::int64_t since_ns;  // coarse monotonic ns at the first park of op (0: not parked yet)
+  std::int64_t since_ns;  // steady_clock ns at the first park of op (0: not parked yet)
   const char* op;         // the blocking operation (nullptr: a bare park)
   const void* object;     // what it waits on (nullptr: nothing named)
   const char* name;       // the object's name, if it has one
@@ -29,13 +29,14 @@ struct task_snapshot {
   bool timed;             // the current park has a deadline
 };
 
-/// Reads t's observability fields; `st` is the state the caller already read.
-inline task_snapshot snapshot_of(const task& t, task_state st) noexcept {
+/// Reads t's observability fields; `st` is the state the caller already read, `pc` converts
+/// the park time.
+inline task_snapshot snapshot_of(const task& t, task_state st, const park_clock& pc) noexcept {
   task_snapshot s{};
   s.t = &t;
   s.state = st;
   // relaxed (every load below): diagnostic snapshot fields; see the file comment.
-  s.since_ns = t.since_ns_.load(std::memory_order_relaxed);
+  s.since_ns = pc.ns(t.since_ticks_.load(std::memory_order_relaxed));
   s.op = t.op_.load(std::memory_order_relaxed);  // relaxed: as above
   s.object = t.object_.load(std::memory_order_relaxed);  // relaxed: as above
   s.name = t.object_name_.load(std::memory_order_relaxed);  // relaxed: as above

@@ -304,6 +304,34 @@ TEST(DumpBlocked, ShowsATaskBlockedOnRecvWithItsSpawnSite) {
   EXPECT_EQ(dump_of(rt), "");
 }
 
+// How long a task has waited, as dump_blocked prints it, lies between the time since it was seen
+// blocked and the time since it was spawned. The park time is a reading of the CPU's tick
+// counter converted by park_clock: an unconverted reading, or none, falls outside.
+TEST(DumpBlocked, WaitingTimeLiesBetweenBeingSeenBlockedAndTheSpawn) {
+  weft::runtime rt(with_workers(1));
+  auto c = weft::make_chan<int>(0);
+  // The park comes well after park_clock's origin (the first runtime): a wrong tick rate then
+  // moves the park time by a measurable amount (not a synchronisation).
+  std::this_thread::sleep_for(50ms);
+  const auto spawned = std::chrono::steady_clock::now();
+  auto f = weft::spawn(rt, [rx = c.rx]() mutable { (void)rx.recv(); });
+  (void)wait_for_dump_containing(rt, "recv");
+  const auto seen = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(50ms);  // lets a measurable span pass (not a synchronisation)
+  const auto before = std::chrono::steady_clock::now();
+  const std::string d = dump_of(rt);
+  const auto after = std::chrono::steady_clock::now();
+  const std::size_t at = d.find("waiting=");
+  ASSERT_NE(at, std::string::npos) << d;
+  const double waited = std::stod(d.substr(at + std::strlen("waiting=")));
+  const double at_least = std::chrono::duration<double>(before - seen).count();
+  const double at_most = std::chrono::duration<double>(after - spawned).count();
+  EXPECT_GE(waited, at_least - 0.002) << d;  // 0.002: the dump prints milliseconds
+  EXPECT_LE(waited, at_most + 0.002) << d;
+  c.tx.close();
+  (void)f.get();
+}
+
 // The same program under the same seed runs the same interleaving.
 std::vector<int> seeded_trace(std::uint64_t seed) {
   weft::runtime_options o;
