@@ -87,7 +87,7 @@ struct thread_state {
   bool hooked;
   bool exited;           // the exit hook has run: nothing is held back or left open any more
 };
-constinit thread_local thread_state tls{};
+constinit thread_local thread_state tls [[gnu::tls_model("initial-exec")]]{};
 
 /// Hands a slab's payload pages back to the kernel, keeping the address range (its header line
 /// stays: it holds the cold list's link).

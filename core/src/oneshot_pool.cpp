@@ -42,7 +42,7 @@ struct cache {
 };
 
 // Trivially destructible on purpose (I2): it stays usable while other thread_locals are destroyed.
-constinit thread_local cache tls_cache{};
+constinit thread_local cache tls_cache [[gnu::tls_model("initial-exec")]]{};
 
 struct drainer {
   ~drainer() {

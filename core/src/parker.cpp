@@ -20,7 +20,7 @@
 
 namespace weft {
 namespace {
-constinit thread_local wait_strategy tls_wait_strategy = wait_strategy::adaptive;
+constinit thread_local wait_strategy tls_wait_strategy [[gnu::tls_model("initial-exec")]] = wait_strategy::adaptive;
 }  // namespace
 
 void this_thread::set_wait_strategy(wait_strategy s) noexcept { tls_wait_strategy = s; }
@@ -105,7 +105,7 @@ struct thread_parker_holder {
   }
 };
 thread_local thread_parker_holder tls_holder;
-constinit thread_local parker* tls_thread_parker = nullptr;
+constinit thread_local parker* tls_thread_parker [[gnu::tls_model("initial-exec")]] = nullptr;
 
 [[gnu::noinline, gnu::cold]] parker& make_thread_parker() noexcept {
   parker* p = nullptr;

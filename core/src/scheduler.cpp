@@ -69,12 +69,16 @@
 
 namespace weft::detail {
 
-constinit thread_local task* current_task_tls = nullptr;
-constinit thread_local std::uint64_t leak_scope_tls = 0;
+// initial-exec (every thread_local of the library): one %fs-relative load. The default model of
+// -fPIC code calls __tls_get_addr, and even where the linker relaxes that call away, the
+// compiler has already saved registers around it (note_blocking_chan pushed five for eight
+// stores). The library is linked at program start, where initial-exec always works.
+constinit thread_local task* current_task_tls [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local std::uint64_t leak_scope_tls [[gnu::tls_model("initial-exec")]] = 0;
 
 namespace {
 
-constinit thread_local worker* tls_worker = nullptr;
+constinit thread_local worker* tls_worker [[gnu::tls_model("initial-exec")]] = nullptr;
 
 /// Consecutive run-next picks before the local queue gets a turn.
 constexpr std::uint32_t runnext_cap = 32;

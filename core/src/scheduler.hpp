@@ -116,7 +116,7 @@ struct task {
 };
 
 /// The leak_check scope of the calling OS thread (0: none); tasks inherit their spawner's.
-extern constinit thread_local std::uint64_t leak_scope_tls;
+extern constinit thread_local std::uint64_t leak_scope_tls [[gnu::tls_model("initial-exec")]];
 
 struct worker {
   worker(runtime_impl* rt, std::size_t index) noexcept;

@@ -76,7 +76,7 @@ class parker {
 
 /// The task running on this thread, or nullptr on a plain OS thread (also inside a worker's
 /// scheduler loop, between tasks). Written only by the runtime when it switches fibers.
-extern constinit thread_local task* current_task_tls;
+extern constinit thread_local task* current_task_tls [[gnu::tls_model("initial-exec")]];
 
 /// The calling task's parker. Precondition: current_task_tls != nullptr.
 parker& task_parker(task* t) noexcept;
