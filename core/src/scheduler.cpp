@@ -962,7 +962,9 @@ void abandon_task(task_handle h) noexcept {
 }
 
 void make_runnable(task* t) noexcept {
-  worker* w = current_worker();
+  // The thread_local itself, not current_worker(): nothing here (or in unpark_task, the caller
+  // it is inlined into) switches fibers, so the thread cannot change under this read.
+  worker* w = tls_worker;
   if (w != nullptr) WEFT_TRACE_WAKE_W(w, t);
   else WEFT_TRACE(unpark, t, 0);
   // relaxed: observers' snapshot (ordered after finalise_park's store by P1).
