@@ -248,7 +248,9 @@ struct watchdog::state {
   std::thread thread;
 
   // Watchdog thread only:
-  std::set<std::pair<const detail::task*, std::int64_t>> reported;  // (task, since) episodes
+  // (task, since) episodes, keyed on the raw park-clock reading: a converted time moves by a few
+  // ns between looks (each park_clock measures the rate afresh) and would be reported again.
+  std::set<std::pair<const detail::task*, std::uint64_t>> reported;
   bool was_asleep = false;
   std::uint64_t asleep_ran = 0;        // tasks_run at the previous "asleep" look
   bool deadlock_reported = false;      // for the current asleep episode
@@ -272,11 +274,11 @@ struct watchdog::state {
       const std::int64_t since = pc.ns(t.since_ticks_.load(std::memory_order_relaxed));
       return since != 0 && now - since >= threshold;
     });
-    std::set<std::pair<const detail::task*, std::int64_t>> current;
+    std::set<std::pair<const detail::task*, std::uint64_t>> current;
     std::vector<detail::task_snapshot> fresh;
     for (const detail::task_snapshot& s : old) {
-      current.emplace(s.t, s.since_ns);
-      if (reported.count({s.t, s.since_ns}) == 0) fresh.push_back(s);
+      current.emplace(s.t, s.since_ticks);
+      if (reported.count({s.t, s.since_ticks}) == 0) fresh.push_back(s);
     }
     reported = std::move(current);
     if (fresh.empty()) return;

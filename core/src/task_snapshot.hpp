@@ -19,6 +19,7 @@ struct task_snapshot {
   const task* t;
   task_state state;
   std::int64_t since_ns;  // steady_clock ns at the first park of op (0: not parked yet)
+  std::uint64_t since_ticks;  // the raw reading it came from: identifies one blocking episode
   const char* op;         // the blocking operation (nullptr: a bare park)
   const void* object;     // what it waits on (nullptr: nothing named)
   const char* name;       // the object's name, if it has one
@@ -36,7 +37,8 @@ inline task_snapshot snapshot_of(const task& t, task_state st, const park_clock&
   s.t = &t;
   s.state = st;
   // relaxed (every load below): diagnostic snapshot fields; see the file comment.
-  s.since_ns = pc.ns(t.since_ticks_.load(std::memory_order_relaxed));
+  s.since_ticks = t.since_ticks_.load(std::memory_order_relaxed);
+  s.since_ns = pc.ns(s.since_ticks);
   s.op = t.op_.load(std::memory_order_relaxed);  // relaxed: as above
   s.object = t.object_.load(std::memory_order_relaxed);  // relaxed: as above
   s.name = t.object_name_.load(std::memory_order_relaxed);  // relaxed: as above

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -138,6 +139,9 @@ TEST(Watchdog, ReportsALongBlockOnceAndTheDeadlock) {
     };
     weft::watchdog wd(rt, std::move(o));
     ASSERT_TRUE(static_cast<bool>(seen.rx.recv_for(weft::test::hang_deadline())));
+    // Ten more looks at the same two blocked tasks (letting time pass, not a synchronisation):
+    // each episode must still be reported once (an episode's key must not drift between looks).
+    std::this_thread::sleep_for(10 * 10ms);
   }  // the watchdog's thread is joined: reports are final
   std::size_t long_blocks = 0, blocked_tasks = 0, deadlocks = 0;
   for (const weft::watchdog_report& r : col.reports) {
