@@ -69,10 +69,12 @@
 
 namespace weft::detail {
 
-// initial-exec (every thread_local of the library): one %fs-relative load. The default model of
-// -fPIC code calls __tls_get_addr, and even where the linker relaxes that call away, the
-// compiler has already saved registers around it (note_blocking_chan pushed five for eight
-// stores). The library is linked at program start, where initial-exec always works.
+// initial-exec (the libraries' thread_locals on hot paths): one %fs-relative load. The default
+// model of -fPIC code calls __tls_get_addr, and even where the linker relaxes that call away,
+// the compiler has already saved registers around it (note_blocking_chan pushed five for eight
+// stores). Linked into a program (statically or as a shared library it loads at start), this
+// always works; a shared object that contains weft and is loaded with dlopen needs about 200
+// bytes of glibc's spare static TLS (512 by default, shared with other such libraries).
 constinit thread_local task* current_task_tls [[gnu::tls_model("initial-exec")]] = nullptr;
 constinit thread_local std::uint64_t leak_scope_tls [[gnu::tls_model("initial-exec")]] = 0;
 
@@ -698,7 +700,10 @@ task* take_handoff_target(worker* w) noexcept {
   if (!w->rt_->direct_handoff_ || w->rt_->deterministic_ || w->runnext_streak_ >= runnext_cap) return nullptr;
   // relaxed: a cheap look first; the exchange below does the acquire.
   if (w->runnext_.load(std::memory_order_relaxed) == nullptr) return nullptr;
-  if (global_queue_turn(w)) return nullptr;
+  // The global queue's turn is the loop's: leave the count at its last pick, so the loop's own
+  // global_queue_turn() takes the turn (D3). Consuming it here would make the loop skip it.
+  if (w->tick_ == 1) return nullptr;
+  --w->tick_;
   // acquire: P4 (a thief may have emptied the slot; whatever we get was published).
   task* next = w->runnext_.exchange(nullptr, std::memory_order_acquire);
   if (next != nullptr) ++w->runnext_streak_;
