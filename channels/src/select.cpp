@@ -20,7 +20,8 @@ std::uint64_t seed_rng() noexcept {
   x ^= reinterpret_cast<std::uintptr_t>(&local) * 0x9E3779B97F4A7C15ull;
   return x | 1;
 }
-constinit thread_local std::uint64_t tls_rng = 0;
+// initial-exec: as the runtime's thread_locals (core/src/scheduler.cpp).
+constinit thread_local std::uint64_t tls_rng [[gnu::tls_model("initial-exec")]] = 0;
 
 // Shuffles order[0..n) (Fisher-Yates) and fires the first case that completes.
 std::size_t try_all(select_case* const* cases, std::uint32_t* order, std::size_t n_chan) {
@@ -41,7 +42,9 @@ std::size_t fire(select_case* const* cases, std::size_t i) {
 }
 }  // namespace
 
-std::uint32_t random_below(std::uint32_t bound) noexcept {
+// noinline: its callers (try_all, run_select) use it before and after a wait, and a task may
+// resume on another thread; inlined, the compiler could keep tls_rng's address across the wait.
+[[gnu::noinline]] std::uint32_t random_below(std::uint32_t bound) noexcept {
   std::uint64_t s = tls_rng;
   if (s == 0) s = seed_rng();
   // wyrand: a 64-bit state step and a 128-bit multiply mix.
