@@ -5,6 +5,7 @@
 // circuit_breaker stops calling a dependency that keeps failing: after failure_threshold
 // failures in a row it is open and returns `rejected` without calling f; after cool_down one
 // probe call goes through. call_with_timeout(d, f) returns `timeout` if f is late.
+#include <weft/leak_check.hpp>
 #include <weft/weft.hpp>
 
 #include <chrono>
@@ -46,11 +47,16 @@ int main() {
   weft::result<int> probe = breaker.call([&]() -> weft::result<int> { return ++ran; });
   check(probe && ran == 1 && breaker.state() == weft::breaker_state::closed, "a successful probe closes it");
 
-  // 3. A call with a timeout: the slow function sees its context end and stops.
+  // 3. A call with a timeout: the slow function sees its context end and stops. The caller
+  // gets `timeout` at the deadline; the late task ends by itself just after, which a leak_check
+  // shows (without waiting for it, the process could exit while it is still finishing).
+  weft::leak_check lc;
   weft::result<int> late = weft::call_with_timeout(20ms, [](const weft::context& ctx) -> weft::result<int> {
     weft::select(weft::on_done(ctx, [] {}));  // waits until the 20 ms are up
     return ctx.err();                         // timeout
   });
   check(late.code() == weft::status::timeout, "call_with_timeout: timeout");
+  const weft::leak_report left = lc.check();  // waits (at most 2 s) for the late task to end
+  check(!left, "the late task stopped by itself");
   return failures == 0 ? 0 : 1;
 }
