@@ -29,11 +29,11 @@ namespace weft {
 namespace detail {
 namespace {
 
-/// Every task of rt that is not free and for which keep(task, state) holds.
+/// Every task of rt that is not free and for which keep(task, state) holds; `pc` converts park
+/// times (a caller that also filters on them passes the clock it filtered with).
 template <class Keep>
-std::vector<task_snapshot> snapshot_tasks(runtime_impl* rt, Keep&& keep) {
+std::vector<task_snapshot> snapshot_tasks(runtime_impl* rt, Keep&& keep, const park_clock& pc = park_clock()) {
   std::vector<task_snapshot> out;
-  const park_clock pc;
   std::lock_guard lk(rt->pool_mu_);
   for (const task& t : rt->tasks_) {
     // relaxed: a snapshot; a task may change state as we read.
@@ -273,7 +273,7 @@ struct watchdog::state {
       // relaxed: as in snapshot_of.
       const std::int64_t since = pc.ns(t.since_ticks_.load(std::memory_order_relaxed));
       return since != 0 && now - since >= threshold;
-    });
+    }, pc);
     std::set<std::pair<const detail::task*, std::uint64_t>> current;
     std::vector<detail::task_snapshot> fresh;
     for (const detail::task_snapshot& s : old) {
