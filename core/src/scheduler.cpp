@@ -711,11 +711,12 @@ task* take_handoff_target(worker* w) noexcept {
 }
 
 /// Task a (running on w, parking) switches straight into task b: one switch instead of two
-/// (a -> scheduler -> b) and no scheduler loop pass. b finishes a's switch out (D2).
-void direct_switch(worker* w, task* a, task* b) noexcept {
+/// (a -> scheduler -> b) and no scheduler loop pass. b finishes a's switch out (D2). `now`: the
+/// park's own tick reading (its "blocked since"), or 0: the trace record reads the clock itself.
+void direct_switch(worker* w, task* a, task* b, std::uint64_t now) noexcept {
   move_into_empty(w->sched_ctx_, a->ctx_);
   w->handoff_from_ = a;
-  WEFT_TRACE_HANDOFF_W(w, a, b);  // a's switch-out to park and b's switch-in, one record
+  WEFT_TRACE_HANDOFF_W(w, a, b, now);  // a's switch-out to park and b's switch-in, one record
   prepare_switch_in(w, b, false);
   boost::context::fiber c = std::move(b->ctx_);
   switch_fiber(c, a->side_, b->side_);
@@ -723,11 +724,11 @@ void direct_switch(worker* w, task* a, task* b) noexcept {
 }
 
 /// A parking task's switch out: directly to the task it handed work to, if any, else to the
-/// scheduler loop.
-void park_switch(task* t) noexcept {
+/// scheduler loop. `now`: as in direct_switch.
+void park_switch(task* t, std::uint64_t now) noexcept {
   worker* w = t->worker_;
   if (task* next = take_handoff_target(w)) {
-    direct_switch(w, t, next);
+    direct_switch(w, t, next, now);
     return;
   }
   switch_to_scheduler(t);
@@ -1001,11 +1002,16 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   if (take_waiting_token(p)) return true;
   if (deadline != no_deadline && clock::now() >= deadline) return false;
   // relaxed: diagnostic; "since when" is the first park of the operation note_blocking named.
-  if (t->since_ticks_.load(std::memory_order_relaxed) == 0)
-    t->since_ticks_.store(trace_ticks(), std::memory_order_relaxed);  // relaxed: diagnostic; park_clock
+  // The same reading stamps a direct switch's trace record, so a trace adds no clock read to a
+  // hand-off (a re-park of the operation passes 0: the record reads the clock then).
+  std::uint64_t now = 0;
+  if (t->since_ticks_.load(std::memory_order_relaxed) == 0) {
+    now = trace_ticks();
+    t->since_ticks_.store(now, std::memory_order_relaxed);  // relaxed: diagnostic; park_clock
+  }
   t->park_deadline_ = deadline;
   t->reason_ = switch_reason::park;
-  park_switch(t);
+  park_switch(t, now);
   bump(t->worker_->blocked_out_);  // tasks_blocked - 1, on the resuming worker's own counter
   // Resumed (perhaps on another worker): by an unpark (token), a timer (no token), or a
   // spurious wake-up.

@@ -69,8 +69,11 @@ namespace weft::detail {
 
 /// The running task `from` parks on w and switches straight into `to`: one stamped `handoff`
 /// record for the switch-out and the switch-in (trace.hpp). `from`'s op and object were written
-/// by `from` itself, which is the calling code.
-[[gnu::always_inline]] inline void trace_handoff_on_worker(worker* w, const task* from, const task* to) noexcept {
+/// by `from` itself, which is the calling code. `now`: a tick reading taken by the park just
+/// before (its "blocked since"), or 0: read the clock here. Sharing it saves the trace a clock
+/// read per hand-off (~10 ns here, half of what recording cost W5: bench/RESULTS.md session 8).
+[[gnu::always_inline]] inline void trace_handoff_on_worker(worker* w, const task* from, const task* to,
+                                                           std::uint64_t now) noexcept {
   // relaxed (x2): written by this task itself (note_blocking).
   const auto op = reinterpret_cast<std::uintptr_t>(from->op_.load(std::memory_order_relaxed));
   const auto object = reinterpret_cast<std::uintptr_t>(from->object_.load(std::memory_order_relaxed));
@@ -82,7 +85,7 @@ namespace weft::detail {
   }
   r->flush_wake();
   // Also with precise_timestamps: the switch-out and the switch-in are the same instant.
-  r->append(trace_ticks() | 1, static_cast<std::uint64_t>(trace_kind::handoff) | op << 8,
+  r->append((now != 0 ? now : trace_ticks()) | 1, static_cast<std::uint64_t>(trace_kind::handoff) | op << 8,
             reinterpret_cast<std::uintptr_t>(to), object);
 }
 
@@ -104,9 +107,9 @@ namespace weft::detail {
       ::weft::detail::trace_wake_on_worker((w), (t));                                              \
   } while (0)
 
-/// The direct-switch hook on worker `w`: `WEFT_TRACE_HANDOFF_W(w, from, to)`.
-#define WEFT_TRACE_HANDOFF_W(w, from, to)                                                          \
+/// The direct-switch hook on worker `w`: `WEFT_TRACE_HANDOFF_W(w, from, to, now)`.
+#define WEFT_TRACE_HANDOFF_W(w, from, to, now)                                                     \
   do {                                                                                             \
     if (::weft::detail::trace_on()) [[unlikely]]                                                   \
-      ::weft::detail::trace_handoff_on_worker((w), (from), (to));                                  \
+      ::weft::detail::trace_handoff_on_worker((w), (from), (to), (now));                           \
   } while (0)
