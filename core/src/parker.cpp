@@ -153,17 +153,7 @@ void end_spin() noexcept {
   g_spinners.fetch_sub(1, std::memory_order_relaxed);
 }
 
-bool parker::park_until(time_point deadline) noexcept {
-  WEFT_INJECT_YIELD();  // before park
-  if (task_ != nullptr) return park_task_until(*this, deadline);
-  return park_thread_until(deadline);
-}
-
-void parker::unpark() noexcept {
-  if (task_ != nullptr) {
-    unpark_task(*this);
-    return;
-  }
+void parker::unpark_thread() noexcept {
   // release: publishes what the waker wrote before unpark (waiter state, packet); pairs with the
   // acquire exchange/CAS in park_thread_until (P1). After this store the parker may be consumed
   // and its owner gone; futex_wake on the (type-stable) word is then at worst a spurious wake.

@@ -969,7 +969,7 @@ void abandon_task(task_handle h) noexcept {
 
 void make_runnable(task* t) noexcept {
   // The thread_local itself, not current_worker(): nothing here (or in unpark_task, the caller
-  // it is inlined into) switches fibers, so the thread cannot change under this read.
+  // that tail-calls it) switches fibers, so the thread cannot change under this read.
   worker* w = tls_worker;
   if (w != nullptr) WEFT_TRACE_WAKE_W(w, t);
   else WEFT_TRACE(unpark, t, 0);
@@ -985,6 +985,11 @@ void make_runnable(task* t) noexcept {
 // ---- the parker hooks (declared in <weft/detail/parker.hpp>) ----
 
 parker& task_parker(task* t) noexcept { return t->parker_; }
+
+parker& current_parker() noexcept {
+  task* t = current_task_tls;
+  return t != nullptr ? t->parker_ : thread_parker();
+}
 
 namespace {
 /// The running task takes a token that is already in its parker word. The waker's writes before
