@@ -8,13 +8,14 @@
 //   BM_Floor_GreenPingPong/1   the same plus the atomic operations a channel usable from several
 //                              threads needs at the least, per operation: a spin lock around the
 //                              waiting-receiver slot (exchange + release store), the waiter's
-//                              select CAS, the parker's token exchange and CAS, the run-next
-//                              slot's exchange; no contention, so it measures their local cost
+//                              select CAS, the parker's park CAS, the waker's token exchange and
+//                              the resumed side's token take, the run-next slot's exchange; no
+//                              contention, so it measures their local cost
 //
 // Nothing here handles close, timeouts, select, a second waiter, work stealing, observability
 // or a task's end: each is part of what separates weft's figure from this one (docs/STATUS.md,
-// issue 3). Measured on the project's VM (bench/RESULTS.md, session 8): /0 31-36 ns and /1
-// 33 ns per round trip, ~213 instructions; weft's channel ping-pong 104 ns, ~1,040.
+// issue 3). Measured on the project's VM (bench/RESULTS.md, session 8): /0 25 ns and /1 29 ns
+// per round trip (~213 instructions standalone); weft's channel ping-pong 104-107 ns, ~1,040.
 #include <boost/context/fiber.hpp>
 
 #include <benchmark/benchmark.h>
@@ -30,7 +31,7 @@ template <bool Atomic>
 struct floor_world {
   struct task {
     ctx::fiber f;
-    std::atomic<int> parker{0};  // 0 running, 1 parked, 2 token (Atomic only)
+    std::atomic<int> parker{0};  // 0 running (no token), 1 parked, 2 token (Atomic only)
   };
   struct waiter {
     task* t;
@@ -84,6 +85,10 @@ struct floor_world {
       me->f = std::move(from);
       return ctx::fiber{};
     });
+    if constexpr (Atomic) {
+      // acquire: takes the waker's token (pairs with its acq_rel exchange), back to running.
+      me->parker.exchange(0, std::memory_order_acquire);
+    }
   }
   void send(chan& c, int v) {
     lock(c);

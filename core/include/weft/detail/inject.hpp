@@ -38,7 +38,10 @@ inline std::uint32_t inject_rate() noexcept {
 }
 
 /// The hook behind WEFT_INJECT_YIELD(): sched_yield() with probability 1/inject_rate().
-inline void inject_yield() noexcept {
+/// Out of line: hooks sit in loops that park a task, which may resume on another worker thread;
+/// inlined, the compiler could keep `state`'s thread-local address from before the park and
+/// step the previous thread's generator (a race; see current_task() in parker.hpp).
+[[gnu::noinline]] inline void inject_yield() noexcept {
   static thread_local std::uint64_t state = 0;
   const std::uint32_t rate = inject_rate();
   if (rate == 0) return;
