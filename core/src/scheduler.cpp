@@ -984,8 +984,6 @@ void make_runnable(task* t) noexcept {
 
 // ---- the parker hooks (declared in <weft/detail/parker.hpp>) ----
 
-parker& task_parker(task* t) noexcept { return t->parker_; }
-
 parker& current_parker() noexcept {
   task* t = current_task_tls;
   return t != nullptr ? t->parker_ : thread_parker();

@@ -71,7 +71,7 @@ namespace weft::detail {
 /// record for the switch-out and the switch-in (trace.hpp). `from`'s op and object were written
 /// by `from` itself, which is the calling code. `now`: a tick reading taken by the park just
 /// before (its "blocked since"), or 0: read the clock here. Sharing it saves the trace a clock
-/// read per hand-off (~10 ns here, half of what recording cost W5: bench/RESULTS.md session 8).
+/// read per hand-off (recording on W5 +20% -> +14%: bench/RESULTS.md session 8).
 [[gnu::always_inline]] inline void trace_handoff_on_worker(worker* w, const task* from, const task* to,
                                                            std::uint64_t now) noexcept {
   // relaxed (x2): written by this task itself (note_blocking).

@@ -98,9 +98,6 @@ class parker {
 /// scheduler loop, between tasks). Written only by the runtime when it switches fibers.
 extern constinit thread_local task* current_task_tls [[gnu::tls_model("initial-exec")]];
 
-/// The calling task's parker. Precondition: current_task_tls != nullptr.
-parker& task_parker(task* t) noexcept;
-
 /// The calling OS thread's parker (created on first use, recycled at thread exit).
 parker& thread_parker() noexcept;
 
