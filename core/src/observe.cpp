@@ -270,8 +270,7 @@ struct watchdog::state {
     const std::int64_t threshold = opts.blocked_threshold.count();
     std::vector<detail::task_snapshot> old = detail::snapshot_tasks(&rt->impl(), [&](const detail::task& t, detail::task_state st) {
       if (st != detail::task_state::parked) return false;
-      // relaxed: as in snapshot_of.
-      const std::int64_t since = pc.ns(t.since_ticks_.load(std::memory_order_relaxed));
+      const std::int64_t since = pc.ns(detail::since_ticks_of(t));
       return since != 0 && now - since >= threshold;
     }, pc);
     std::set<std::pair<const detail::task*, std::uint64_t>> current;

@@ -151,6 +151,18 @@ park_clock::park_clock() noexcept {
                      : 1.0;
 }
 
+std::uint64_t since_ticks_of(const task& t) noexcept {
+  // relaxed (load and CAS): diagnostic; the CAS on this one word decides between us, the task's
+  // next operation and its worker's stamp pass (scheduler.cpp S1).
+  std::uint64_t v = t.since_ticks_.load(std::memory_order_relaxed);
+  while ((v & since_pending) != 0) {
+    const std::uint64_t now = trace_ticks();
+    if (t.since_ticks_.compare_exchange_weak(v, now, std::memory_order_relaxed, std::memory_order_relaxed))
+      return now;
+  }
+  return v;
+}
+
 std::int64_t park_clock::ns(std::uint64_t ticks) const noexcept {
   if (ticks == 0) return 0;
   // Signed: tasks park only after the origin, but a reading on another core may lag it by the

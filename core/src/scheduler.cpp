@@ -26,6 +26,17 @@
 //       runnext_streak_ (at most runnext_cap in a row, then the loop runs: local queue, due
 //       timers) and in tick_ (the global queue's turn every global_queue_interval picks goes
 //       through the loop). Never in deterministic mode (the seed picks every next task).
+//   S1  "Blocked since" is stamped lazily. A task's first park of an operation stores
+//       since_pending | (its next park sequence) as a token and records (task, token) in its
+//       worker's pending_ list, instead of reading the clock (a TSC read is ~10 ns here, about a
+//       tenth of a W5 round trip, paid twice per round trip). The worker stamps the list with
+//       one clock reading whenever a switch returns to its scheduler loop (stamp_pending), by
+//       CAS from the token, so a park that is over (token gone) keeps whatever it has now. An
+//       observer that finds a token stamps it with its own reading (since_ticks_of). So the
+//       reading is never earlier than the park, and later by at most the direct hand-off chain
+//       that followed it (at most runnext_cap task runs) or the time until someone looked.
+//       Go's "waitsince" is stamped later still: at the next garbage collection. While a trace
+//       records, the park reads the clock itself: the hand-off record needs that reading anyway.
 //   W1  nspinning_ counts workers with spinning_ == true, plus one for a worker a waker has
 //       popped from idle_ and not yet seen wake up (it takes over the count when it wakes).
 //   W2  nidle_ == idle_.size() whenever idle_mu_ is not held.
@@ -880,6 +891,21 @@ void release_task_stack(runtime_impl* rt, task* t) noexcept {
   t->side_.stack_size_ = 0;
 }
 
+/// Stamps the parks w has recorded since its last pass here with one clock reading (S1).
+[[gnu::noinline]] void stamp_pending(worker* w) noexcept {
+  const std::uint64_t now = trace_ticks();
+  for (std::uint32_t i = 0; i < w->npending_; ++i) {
+    const worker::pending_stamp& e = w->pending_[i];
+    std::uint64_t token = e.token;
+    // relaxed (load and CAS): diagnostic; the CAS on this one word decides between us, the
+    // task's next operation (which overwrites the token) and an observer (which stamps it).
+    // Reading another worker's task is safe: task objects are never freed (I1).
+    if (e.t->since_ticks_.load(std::memory_order_relaxed) == token)
+      e.t->since_ticks_.compare_exchange_strong(token, now, std::memory_order_relaxed, std::memory_order_relaxed);
+  }
+  w->npending_ = 0;
+}
+
 void run_worker(worker* w) noexcept {
   tls_worker = w;
   // Timer slack: a futex timeout may otherwise be 50 us late (the default slack); the workers'
@@ -896,6 +922,7 @@ void run_worker(worker* w) noexcept {
     task* t = next != nullptr ? next : find_runnable(w);
     if (t == nullptr) break;
     next = run_task(w, t);
+    if (w->npending_ != 0) stamp_pending(w);
   }
   w->inject_token_ = nullptr;
   tls_worker = nullptr;
@@ -1000,17 +1027,47 @@ bool take_waiting_token(parker& p) noexcept {
 }
 }  // namespace
 
+/// The first park of t's current operation: its "blocked since" is stamped later (S1).
+[[gnu::always_inline]] inline void stamp_later(task* t) noexcept {
+  worker* w = t->worker_;
+  // relaxed: park_seq_ changes only in finalise_park, while t is switched out; t runs now.
+  const std::uint64_t token = since_pending | (t->park_seq_.load(std::memory_order_relaxed) + 1);
+  // relaxed: diagnostic; observers may CAS it (since_ticks_of), a single word's order suffices.
+  t->since_ticks_.store(token, std::memory_order_relaxed);
+  // An entry of t's one or two back is over (t runs, so that park ended, and this is a new
+  // operation's): reuse it. The tasks of a ping-pong alternate, so the list stays at two.
+  std::uint32_t n = w->npending_;
+  if (n >= 2 && w->pending_[n - 2].t == t) {
+    w->pending_[n - 2].token = token;
+    return;
+  }
+  if (n >= 1 && w->pending_[n - 1].t == t) {
+    w->pending_[n - 1].token = token;
+    return;
+  }
+  if (n == worker::pending_max) [[unlikely]] {
+    stamp_pending(w);
+    n = 0;
+  }
+  w->pending_[n] = {t, token};
+  w->npending_ = n + 1;
+}
+
 bool park_task_until(parker& p, time_point deadline) noexcept {
   task* t = p.owner_task();
   if (take_waiting_token(p)) return true;
   if (deadline != no_deadline && clock::now() >= deadline) return false;
-  // relaxed: diagnostic; "since when" is the first park of the operation note_blocking named.
-  // The same reading stamps a direct switch's trace record, so a trace adds no clock read to a
-  // hand-off (a re-park of the operation passes 0: the record reads the clock then).
+  // "Since when" is the first park of the operation note_blocking named (relaxed: diagnostic).
+  // While a trace records, the park reads the clock, and the same reading stamps a direct
+  // switch's record (a re-park of the operation passes 0: the record reads the clock then).
   std::uint64_t now = 0;
   if (t->since_ticks_.load(std::memory_order_relaxed) == 0) {
-    now = trace_ticks();
-    t->since_ticks_.store(now, std::memory_order_relaxed);  // relaxed: diagnostic; park_clock
+    if (trace_on()) [[unlikely]] {
+      now = trace_ticks();
+      t->since_ticks_.store(now, std::memory_order_relaxed);  // relaxed: diagnostic; park_clock
+    } else {
+      stamp_later(t);
+    }
   }
   t->park_deadline_ = deadline;
   t->reason_ = switch_reason::park;

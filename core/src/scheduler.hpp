@@ -103,7 +103,10 @@ struct task {
   std::atomic<const char*> op_{nullptr};
   std::atomic<const void*> object_{nullptr};
   std::atomic<const char*> object_name_{nullptr};
-  std::atomic<std::uint64_t> since_ticks_{0};  // park_clock ticks at the first park of op_ (0: none)
+  // "Blocked since" of op_: park_clock ticks at its first park; 0: none; since_pending | token:
+  // parked, not stamped yet (scheduler.cpp S1). mutable: an observer that finds it pending
+  // stamps it (since_ticks_of).
+  mutable std::atomic<std::uint64_t> since_ticks_{0};
   std::atomic<const char*> spawn_file_{nullptr};
   // For channel dumps, leak_check and the watchdog (observe.cpp), as above.
   std::atomic<std::size_t> chan_cap_{0};      // that channel's capacity
@@ -135,6 +138,7 @@ struct worker {
   // ---- owner only ----
   alignas(cache_line_size) std::uint32_t runnext_streak_ = 0;
   std::uint32_t tick_;  // picks left until the global queue's turn (scheduler.cpp global_queue_turn)
+  std::uint32_t npending_ = 0;  // entries in pending_ (scheduler.cpp S1)
   std::uint64_t rng_;
   timer_heap<task> timers_;
   std::size_t timers_compact_at_ = 1024;  // clean stale timer entries when the heap reaches this
@@ -148,6 +152,14 @@ struct worker {
   fiber_side side_;  // the worker thread's own stack (switch target for its tasks)
   moodycamel::ConsumerToken* inject_token_ = nullptr;
   trace_ring* trace_ring_ = &trace_no_ring;  // this thread's flight-recorder ring (trace.cpp T3)
+  // Parks since the last return to the scheduler loop whose "blocked since" is still to be
+  // stamped (scheduler.cpp S1): the task and the pending value its park stored.
+  struct pending_stamp {
+    task* t;
+    std::uint64_t token;
+  };
+  static constexpr std::uint32_t pending_max = 64;  // > runnext_cap + 1: a chain never fills it
+  pending_stamp pending_[pending_max];
 
   // ---- stats: written by the owner (relaxed load+store, one writer), read by anyone ----
   std::atomic<std::uint64_t> tasks_run_{0}, steals_{0}, parks_{0};
@@ -207,9 +219,9 @@ void run_worker(worker* w) noexcept;
 void make_runnable(task* t) noexcept;          // a parked task that a waker/timer now owns (I2)
 void release_task_stack(runtime_impl* rt, task* t) noexcept;
 /// "Blocked since" (task::since_ticks_) is a reading of the CPU's tick counter (trace_ticks: the
-/// TSC on x86-64, the virtual counter on AArch64, steady_clock elsewhere) taken at the first park
-/// of each blocking operation: about 2 ns per park where clock_gettime's coarse clock took 3.5
-/// (W5, bench/RESULTS.md session 7). Observers turn readings into steady_clock ns with a
+/// TSC on x86-64, the virtual counter on AArch64, steady_clock elsewhere) for the first park of
+/// each blocking operation, taken lazily (scheduler.cpp S1: a direct hand-off reads no clock).
+/// Observers turn readings into steady_clock ns with a
 /// park_clock, which measures the counter's rate against steady_clock since the first runtime
 /// was made (the counter is invariant on the CPUs weft targets, as the flight recorder assumes).
 class park_clock {
@@ -226,6 +238,13 @@ class park_clock {
   std::int64_t now_ns_;
   double ns_per_tick_;
 };
+/// since_ticks_'s mark for a park not stamped yet (scheduler.cpp S1); below it, tick readings
+/// (the TSC would need a century to reach it).
+inline constexpr std::uint64_t since_pending = std::uint64_t{1} << 63;
+/// t's "blocked since" reading for an observer (0: not blocked). A park not stamped yet gets the
+/// observer's own clock reading now (later than the park, never earlier), and keeps it: later
+/// looks see the same reading (the watchdog keys its reports on it).
+std::uint64_t since_ticks_of(const task& t) noexcept;
 /// Fixes park_clock's origin (the first call wins): every runtime_impl calls it when it is made,
 /// before any of its tasks can park.
 void park_clock_origin() noexcept;

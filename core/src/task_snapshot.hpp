@@ -37,7 +37,7 @@ inline task_snapshot snapshot_of(const task& t, task_state st, const park_clock&
   s.t = &t;
   s.state = st;
   // relaxed (every load below): diagnostic snapshot fields; see the file comment.
-  s.since_ticks = t.since_ticks_.load(std::memory_order_relaxed);
+  s.since_ticks = since_ticks_of(t);
   s.since_ns = pc.ns(s.since_ticks);
   s.op = t.op_.load(std::memory_order_relaxed);  // relaxed: as above
   s.object = t.object_.load(std::memory_order_relaxed);  // relaxed: as above

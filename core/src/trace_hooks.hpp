@@ -70,8 +70,8 @@ namespace weft::detail {
 /// The running task `from` parks on w and switches straight into `to`: one stamped `handoff`
 /// record for the switch-out and the switch-in (trace.hpp). `from`'s op and object were written
 /// by `from` itself, which is the calling code. `now`: a tick reading taken by the park just
-/// before (its "blocked since"), or 0: read the clock here. Sharing it saves the trace a clock
-/// read per hand-off (recording on W5 +20% -> +14%: bench/RESULTS.md session 8).
+/// before (its "blocked since", read at the park only while a trace records: scheduler.cpp S1),
+/// or 0: read the clock here. One reading serves both (bench/RESULTS.md sessions 8 and 9).
 [[gnu::always_inline]] inline void trace_handoff_on_worker(worker* w, const task* from, const task* to,
                                                            std::uint64_t now) noexcept {
   // relaxed (x2): written by this task itself (note_blocking).

@@ -332,6 +332,61 @@ TEST(DumpBlocked, WaitingTimeLiesBetweenBeingSeenBlockedAndTheSpawn) {
   (void)f.get();
 }
 
+// A park that hands the worker straight to another task is stamped lazily: by the worker when
+// a switch next returns to its scheduler loop, or by the first observer that looks, whichever
+// comes first (scheduler.cpp S1). Here the task handed to (b) keeps the only worker busy, so
+// the first look stamps a's park: its waiting time is at most the time since a was spawned, and
+// the stamp stays put, so a later look adds exactly the time between the looks (a dump that
+// stamped at every look, or never, prints about zero twice).
+TEST(DumpBlocked, AParkStampedLazilyKeepsTheFirstLooksReading) {
+  weft::runtime rt(with_workers(1));
+  auto c0 = weft::make_chan<int>(0);
+  auto c1 = weft::make_chan<int>(0);
+  std::atomic<bool> b_running{false}, go{false};
+  auto b = weft::spawn(rt, [&, rx = c0.rx]() mutable {
+    (void)rx.recv();
+    // release: the flag orders nothing else; main only waits for it.
+    b_running.store(true, std::memory_order_release);
+    // acquire: as above. Spins without parking: the worker never returns to its loop.
+    while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+  });
+  (void)wait_for_dump_containing(rt, "recv");  // b waits on c0
+  const auto spawned = std::chrono::steady_clock::now();
+  // a wakes b (the run-next slot), then parks on c1 and switches straight into b.
+  auto a = weft::spawn(rt, [tx = c0.tx, rx = c1.rx]() mutable {
+    (void)tx.send(1);
+    (void)rx.recv();
+  });
+  const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+  // acquire: as above.
+  while (!b_running.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  ASSERT_TRUE(b_running.load());
+  std::string d1;
+  do {  // a may still be switching out: wait until the dump shows it parked
+    d1 = dump_of(rt);
+  } while (d1.find("recv") == std::string::npos && std::chrono::steady_clock::now() < give_up);
+  const auto after1 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(50ms);  // lets a measurable span pass (not a synchronisation)
+  const auto before2 = std::chrono::steady_clock::now();
+  const std::string d2 = dump_of(rt);
+  const auto after2 = std::chrono::steady_clock::now();
+  go.store(true, std::memory_order_release);  // release: as above
+  const auto waiting = [](const std::string& d) {
+    const std::size_t at = d.find("waiting=");
+    return at == std::string::npos ? -1.0 : std::stod(d.substr(at + std::strlen("waiting=")));
+  };
+  const double w1 = waiting(d1), w2 = waiting(d2);
+  ASSERT_GE(w1, 0.0) << d1;
+  ASSERT_GE(w2, 0.0) << d2;
+  EXPECT_LE(w1, std::chrono::duration<double>(after1 - spawned).count() + 0.002) << d1;  // ms printed
+  EXPECT_GE(w2 - w1, std::chrono::duration<double>(before2 - after1).count() - 0.002) << d1 << d2;
+  EXPECT_LE(w2, std::chrono::duration<double>(after2 - spawned).count() + 0.002) << d2;
+  (void)b.get();
+  c1.tx.close();
+  (void)a.get();
+}
+
 // The same program under the same seed runs the same interleaving.
 std::vector<int> seeded_trace(std::uint64_t seed) {
   weft::runtime_options o;

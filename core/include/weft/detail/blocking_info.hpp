@@ -1,7 +1,7 @@
 // What a task is blocked on, for stats() and dump_blocked(): a blocking operation calls
 // note_blocking() on its slow path right before it parks, and note_unblocked() when its wait is
-// over. Both are no-ops on plain OS threads. The runtime records "since when" at the park itself
-// (a tick-counter read, only on the first park of one blocking operation; core/src park_clock).
+// over. Both are no-ops on plain OS threads. The runtime records "since when" for the first park
+// of one blocking operation, stamped lazily (core/src/scheduler.cpp S1, park_clock).
 //
 //   detail::note_blocking("recv", state_ptr);   // then register the waiter, re-check, park
 //   ...
