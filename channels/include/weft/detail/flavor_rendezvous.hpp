@@ -104,7 +104,7 @@ class rendezvous_chan final : public chan_state<T> {
       spin_guard g(lock_);
       if (closed_.load(std::memory_order_relaxed)) return status::closed;  // relaxed: under the lock
       e = receivers_.select_one(self);
-      update_flags();
+      update_receivers_flag();
     }
     if (e == nullptr) return status::full;
     WEFT_INJECT_YIELD();  // partner selected, value not yet handed over
@@ -123,7 +123,7 @@ class rendezvous_chan final : public chan_state<T> {
     {
       spin_guard g(lock_);
       e = senders_.select_one(self);
-      update_flags();
+      update_senders_flag();
       // relaxed: under the lock, which orders it with close().
       if (e == nullptr) return closed_.load(std::memory_order_relaxed) ? result<T>(status::closed) : result<T>(status::empty);
     }
@@ -138,36 +138,36 @@ class rendezvous_chan final : public chan_state<T> {
     spin_guard g(lock_);
     if (closed_.load(std::memory_order_relaxed) || !receivers_.empty()) return false;  // relaxed: under the lock
     senders_.push(e);
-    update_flags();
+    update_senders_flag();
     return true;
   }
   bool register_receiver(waker_entry& e) noexcept {
     spin_guard g(lock_);
     if (closed_.load(std::memory_order_relaxed) || !senders_.empty()) return false;  // relaxed: under the lock
     receivers_.push(e);
-    update_flags();
+    update_receivers_flag();
     return true;
   }
   /// Registration for select: registers even when a partner waits (the select re-checks).
   void register_sender_always(waker_entry& e) noexcept {
     spin_guard g(lock_);
     senders_.push(e);
-    update_flags();
+    update_senders_flag();
   }
   void register_receiver_always(waker_entry& e) noexcept {
     spin_guard g(lock_);
     receivers_.push(e);
-    update_flags();
+    update_receivers_flag();
   }
   void unregister_sender(waker_entry& e) noexcept {
     spin_guard g(lock_);
     senders_.remove(e);
-    update_flags();
+    update_senders_flag();
   }
   void unregister_receiver(waker_entry& e) noexcept {
     spin_guard g(lock_);
     receivers_.remove(e);
-    update_flags();
+    update_receivers_flag();
   }
   /// A send could pair now (a receiver not `self` waits) or would see closed.
   bool send_ready(const waiter* self) noexcept {
@@ -255,13 +255,23 @@ class rendezvous_chan final : public chan_state<T> {
       if (e->w != self && e->w->state() == waiter::waiting) return true;
     return false;
   }
-  void update_flags() noexcept {
-    // Written only under the lock, so a relaxed load under it reads the current value; an
-    // unchanged flag is not stored again (the line stays shared with the fast paths' readers).
-    const bool s = !senders_.empty(), r = !receivers_.empty();
-    // release stores: P3 (read by the try_ fast paths without the lock). relaxed loads: see above.
+  // Under the lock, after a list changed: each caller changed one list (close both), so each
+  // refreshes that list's flag only. Written only under the lock, so a relaxed load under it
+  // reads the current value; an unchanged flag is not stored again (the line stays shared with
+  // the fast paths' readers).
+  void update_senders_flag() noexcept {
+    const bool s = !senders_.empty();
+    // release: P3 (read by the try_ fast paths without the lock). relaxed load: see above.
     if (has_senders_.load(std::memory_order_relaxed) != s) has_senders_.store(s, std::memory_order_release);
+  }
+  void update_receivers_flag() noexcept {
+    const bool r = !receivers_.empty();
+    // release: P3, as above. relaxed load: see above.
     if (has_receivers_.load(std::memory_order_relaxed) != r) has_receivers_.store(r, std::memory_order_release);
+  }
+  void update_flags() noexcept {
+    update_senders_flag();
+    update_receivers_flag();
   }
 
   spin_lock lock_;
