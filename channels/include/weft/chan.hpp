@@ -173,8 +173,10 @@ result<T> do_recv(chan_state<T>* s, time_point deadline, context_state* ctx) {
     case flavor::unbounded: return ring_recv<T>(static_cast<unbounded_chan<T>*>(s), deadline, ctx);
     case flavor::rendezvous: {
       auto* r = static_cast<rendezvous_chan<T>*>(s);
-      result<T> out = r->try_recv();
-      if (out.code() != status::empty) return out;
+      if (r->recv_may_complete()) {
+        result<T> out = r->try_recv();
+        if (out.code() != status::empty) return out;
+      }
       return rendezvous_recv_slow(*r, deadline, ctx);
     }
     case flavor::special: {

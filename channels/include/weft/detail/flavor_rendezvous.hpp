@@ -131,6 +131,13 @@ class rendezvous_chan final : public chan_state<T> {
     return take(*e);
   }
 
+  /// False when try_recv() would say `empty` (no sender waits, not closed; the same two reads,
+  /// P3): a blocking receive then goes straight to its slow path without building that result.
+  bool recv_may_complete() const noexcept {
+    // acquire: P3. seq_cst: as in try_send.
+    return has_senders_.load(std::memory_order_acquire) || closed_.load(std::memory_order_seq_cst);
+  }
+
   // ---- registration (blocking send/recv and select) ----
   /// Registers a sender's entry (e.packet -> a packet whose src is the value) unless a receiver
   /// is waiting or the channel is closed; returns false in that case (try again instead).
