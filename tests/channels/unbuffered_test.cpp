@@ -245,4 +245,33 @@ TEST_P(UnbufferedChan, PingPongAlternatesStrictly) {
       });
 }
 
+// A select's case that registers after close() (its first try saw the channel open) must not be
+// linked: a receive that starts after the close would otherwise take the select's value with
+// `ok`, and the select's send would report `ok` after the close (the window lies between the
+// select's registration and its re-check; here the registration is made by hand).
+TEST(Unbuffered, ASelectCaseRegisteredAfterCloseCannotBePaired) {
+  using namespace weft::detail;
+  rendezvous_chan<int> c;
+  ASSERT_TRUE(c.close());
+  int v = 7;
+  rendezvous_frame<int> sf(thread_parker());
+  sf.e.packet = &sf.p;
+  sf.p.src = &v;
+  c.register_sender_always(sf.e);
+  EXPECT_FALSE(sf.e.linked);
+  weft::result<int> r = c.try_recv();
+  EXPECT_EQ(r.code(), status::closed);
+  EXPECT_EQ(sf.w.state(), waiter::waiting);  // nobody selected the send
+  EXPECT_EQ(v, 7);
+  rendezvous_frame<int> rf(thread_parker());
+  rf.e.packet = &rf.p;
+  c.register_receiver_always(rf.e);
+  EXPECT_FALSE(rf.e.linked);
+  int w = 8;
+  EXPECT_EQ(c.try_send(w), status::closed);
+  EXPECT_EQ(rf.w.state(), waiter::waiting);
+  c.unregister_sender(sf.e);  // never linked: nothing to do
+  c.unregister_receiver(rf.e);
+}
+
 }  // namespace

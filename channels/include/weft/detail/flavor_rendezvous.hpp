@@ -155,14 +155,19 @@ class rendezvous_chan final : public chan_state<T> {
     update_receivers_flag();
     return true;
   }
-  /// Registration for select: registers even when a partner waits (the select re-checks).
+  /// Registration for select: registers even when a partner waits (the select re-checks), but
+  /// never on a closed channel (I3: an entry linked after close() could still be paired, and a
+  /// select's send would then deliver after the close). The select's re-check sees closed and
+  /// fires that; unregistering an entry that was never linked does nothing.
   void register_sender_always(waker_entry& e) noexcept {
     spin_guard g(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return;  // relaxed: under the lock
     senders_.push(e);
     update_senders_flag();
   }
   void register_receiver_always(waker_entry& e) noexcept {
     spin_guard g(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return;  // relaxed: under the lock
     receivers_.push(e);
     update_receivers_flag();
   }
@@ -324,7 +329,8 @@ template <class T>
   }
 }
 
-/// Blocking receive on a rendezvous channel (after try_recv said empty).
+/// Blocking receive on a rendezvous channel (after try_recv said empty, or recv_may_complete
+/// said it would).
 template <class T>
 [[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline, context_state* ctx) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
