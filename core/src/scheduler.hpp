@@ -14,6 +14,9 @@
 //   I4  runtime_impl::live_ counts tasks between prepare_task and the end of their closure.
 //   I5  No thread touches a runtime_impl after ~runtime deleted it: workers are joined first, and
 //       a thread in inject() is counted in injecting_ from before its enqueue to its last access.
+//   I6  Only a worker's own thread stores into its runnext_, except a thief's exchange(nullptr);
+//       with one worker (worker::sole_) steal() returns at once, so the owner is the only writer
+//       and needs no read-modify-write on it (plain loads and stores, scheduler.cpp).
 // Protocol (who may touch what):
 //   task::ctx_, side_, reason_, park_deadline_, invoke_, closure_   the thread running the task
 //       or its scheduler loop; handed between workers through the run queues (release/acquire).
@@ -129,6 +132,7 @@ struct worker {
 
   run_queue<task> runq_;
   // The run-next slot: the owner exchanges tasks in; thieves may take it with exchange(nullptr).
+  // With one worker there is no thief: plain loads and stores (I6); observers only read it.
   alignas(cache_line_size) std::atomic<task*> runnext_{nullptr};
   // The worker's futex word: 1 = a wake-up token. Wakers store 1 and futex-wake.
   alignas(cache_line_size) std::atomic<std::uint32_t> wake_word_{0};
@@ -137,6 +141,8 @@ struct worker {
 
   // ---- owner only ----
   alignas(cache_line_size) std::uint32_t runnext_streak_ = 0;
+  const bool sole_;        // the runtime's only worker: nobody steals from it (I6)
+  const bool handoff_ok_;  // direct task-to-task switches allowed (direct_handoff_, not deterministic)
   std::uint32_t tick_;  // picks left until the global queue's turn (scheduler.cpp global_queue_turn)
   std::uint32_t npending_ = 0;  // entries in pending_ (scheduler.cpp S1)
   std::uint64_t rng_;

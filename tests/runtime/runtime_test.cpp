@@ -239,6 +239,35 @@ TEST(PingPong, TwoTasksOnOneWorkerOverAnUnbufferedChannel) {
   EXPECT_TRUE(*b.get());
 }
 
+// On one worker the run-next slot is written with plain stores (scheduler.hpp I6). A task that
+// wakes five parked tasks in a row displaces each woken task from the slot into the local queue
+// but the last: when it ends, the last one woken runs first, then the others in the order they
+// were woken. A displaced task lost (or run twice) shows up in the order or as a hang.
+TEST(RunNext, WakingSeveralTasksOnOneWorkerRunsTheLastFirstThenTheRestInOrder) {
+  weft::runtime rt(with_workers(1));
+  constexpr int n = 5;
+  std::vector<weft::chan<int>> cs;
+  for (int i = 0; i < n; ++i) cs.push_back(weft::make_chan<int>(0));
+  std::vector<int> order;  // one worker: only one task touches it at a time
+  auto root = weft::spawn(rt, [&] {
+    std::vector<weft::future<void>> fs;
+    for (int i = 0; i < n; ++i) {
+      fs.push_back(weft::spawn(rt, [&order, rx = cs[i].rx]() mutable {
+        if (auto v = rx.recv()) order.push_back(*v);
+      }));
+    }
+    const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+    while (weft::stats(rt).tasks_blocked < n && std::chrono::steady_clock::now() < give_up) weft::yield();
+    auto waker = weft::spawn(rt, [&] {
+      for (int i = 0; i < n; ++i) (void)cs[i].tx.send(i);
+    });
+    for (auto& f : fs) (void)f.get();  // (not the waker first: its end would wake us into the slot)
+    (void)waker.get();
+  });
+  (void)root.get();
+  EXPECT_EQ(order, (std::vector<int>{4, 0, 1, 2, 3}));
+}
+
 TEST(Stats, CountsLiveAndBlockedTasks) {
   weft::runtime rt(with_workers(2));
   auto c = weft::make_chan<int>(0);
