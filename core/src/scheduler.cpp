@@ -13,7 +13,7 @@
 // run-next slot, instead of switching to the scheduler loop and from there to the woken task.
 // Half the switches and no loop pass (W5: two tasks on one worker over unbuffered channels).
 //
-// Invariants (see also scheduler.hpp I1-I4):
+// Invariants (see also scheduler.hpp I1-I6):
 //   D1  While a task runs, its ctx_ holds the context to leave by: the scheduler loop's. The loop's
 //       own switch returns with whichever task switched back last (current_task_tls), and that
 //       task's context is stored in it.
@@ -733,7 +733,7 @@ void switch_to_scheduler(task* t) noexcept {
 /// scheduler loop's run-next pick (D3). nullptr: go through the scheduler.
 task* take_handoff_target(worker* w) noexcept {
   if (!w->handoff_ok_ || w->runnext_streak_ >= runnext_cap) return nullptr;
-  // relaxed: a cheap look first; the exchange below does the acquire.
+  // relaxed: a cheap look first; take_runnext does the acquire where a thief may exist (I6).
   if (w->runnext_.load(std::memory_order_relaxed) == nullptr) return nullptr;
   // The global queue's turn is the loop's: leave the count at its last pick, so the loop's own
   // global_queue_turn() takes the turn (D3). Consuming it here would make the loop skip it.

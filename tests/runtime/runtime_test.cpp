@@ -258,6 +258,7 @@ TEST(RunNext, WakingSeveralTasksOnOneWorkerRunsTheLastFirstThenTheRestInOrder) {
     }
     const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
     while (weft::stats(rt).tasks_blocked < n && std::chrono::steady_clock::now() < give_up) weft::yield();
+    EXPECT_EQ(weft::stats(rt).tasks_blocked, static_cast<std::size_t>(n));  // else the order below means nothing
     auto waker = weft::spawn(rt, [&] {
       for (int i = 0; i < n; ++i) (void)cs[i].tx.send(i);
     });
