@@ -415,8 +415,8 @@ task* found(worker* w, task* t) noexcept {
 
 task* steal(worker* w) noexcept {
   runtime_impl* rt = w->rt_;
+  if (w->sole_) return nullptr;  // nobody to steal from; the sole worker's run-next relies on it (I6)
   const std::size_t n = rt->workers_.size();
-  if (n == 1) return nullptr;
   if (!w->spinning_) {
     // relaxed: a heuristic limit (at most half the busy workers search at once).
     const std::uint32_t spinning = rt->nspinning_.load(std::memory_order_relaxed);
