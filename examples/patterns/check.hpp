@@ -2,6 +2,7 @@
 // code 0 when every check held).
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -30,4 +31,14 @@ inline weft::runtime_options two_workers() {
   weft::runtime_options o;
   o.workers = 2;
   return o;
+}
+
+/// Waits (bounded at 60 s, only to catch a hang) until `n` tasks are parked in a weft operation,
+/// so a leak check or dump that follows sees them blocked, not still starting on a loaded
+/// machine. Returns the count last seen.
+inline std::size_t wait_until_blocked(weft::runtime& rt, std::size_t n) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::size_t b = 0;
+  while ((b = weft::stats(rt).tasks_blocked) < n && std::chrono::steady_clock::now() < give_up) weft::yield();
+  return b;
 }

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     weft::leak_check lc(rt, o);
     auto writer = weft::spawn(rt, [&shared, rx = in.rx]() mutable { shared = compute(rx); });
     // ... the caller would read `shared` here: the writer has not even got its input yet.
+    PATTERN_CHECK(wait_until_blocked(rt, 1) >= 1, "the task never blocked");  // not still starting
     const weft::leak_report r = lc.check();
     std::printf("leak_check at the read:\n%s", r.text.c_str());
     PATTERN_CHECK(r.tasks == 1, r.text);

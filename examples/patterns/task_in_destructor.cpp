@@ -49,6 +49,7 @@ int main() {
     o.count_actors = false;
     weft::leak_check lc(rt, o);
     { session s{&rt, log.tx}; }  // the scope ends; its flush task does not
+    PATTERN_CHECK(wait_until_blocked(rt, 1) >= 1, "the task never blocked");  // not still starting
     const weft::leak_report r = lc.check();
     std::printf("leak_check after the scope:\n%s", r.text.c_str());
     PATTERN_CHECK(r.tasks == 1, r.text);
