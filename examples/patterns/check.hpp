@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include <weft/leak_check.hpp>
 #include <weft/runtime.hpp>
 
 #define PATTERN_CHECK(cond, detail)                                                              \
@@ -41,4 +42,13 @@ inline std::size_t wait_until_blocked(weft::runtime& rt, std::size_t n) {
   std::size_t b = 0;
   while ((b = weft::stats(rt).tasks_blocked) < n && std::chrono::steady_clock::now() < give_up) weft::yield();
   return b;
+}
+
+/// For a leak check that expects no leak: check() returns as soon as the scope's tasks have
+/// ended, so a long grace costs nothing when the program is right and keeps a loaded machine's
+/// slow finish from reading as a leak.
+inline weft::leak_check_options expect_no_leak() {
+  weft::leak_check_options o;
+  o.grace = std::chrono::seconds(30);
+  return o;
 }

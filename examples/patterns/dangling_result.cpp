@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   weft::runtime rt(two_workers());
 
   // The weft way: the vector moves through the future; the task owns nothing afterwards.
-  weft::leak_check lc(rt);
+  weft::leak_check lc(rt, expect_no_leak());
   weft::future<std::vector<int>> f = weft::spawn(rt, [] {
     std::vector<int> v(100);
     std::iota(v.begin(), v.end(), 1);

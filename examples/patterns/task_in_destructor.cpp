@@ -60,7 +60,7 @@ int main() {
   }
 
   {
-    weft::leak_check lc(rt);
+    weft::leak_check lc(rt, expect_no_leak());
     weft::result<void> flushed;
     auto sink = weft::spawn(rt, [rx = log.rx]() mutable { return *rx.recv(); });  // the sink reads once
     {

@@ -36,13 +36,13 @@ int main() {
   check(r && *r == 42 && calls == 3, "retry: succeeded on the third call");
 
   // 2. A circuit breaker: three failures open it; then calls are rejected without running.
-  weft::circuit_breaker breaker({.failure_threshold = 3, .cool_down = 30ms});
+  weft::circuit_breaker breaker({.failure_threshold = 3, .cool_down = 300ms});
   for (int i = 0; i < 3; ++i) (void)breaker.call([]() -> weft::result<int> { return weft::status::timeout; });
   check(breaker.state() == weft::breaker_state::open, "three failures in a row: open");
   int ran = 0;
   weft::result<int> refused = breaker.call([&]() -> weft::result<int> { return ++ran; });
   check(refused.code() == weft::status::rejected && ran == 0, "open: rejected without calling f");
-  std::this_thread::sleep_for(40ms);  // the cool-down is the behaviour shown, not a synchronisation
+  std::this_thread::sleep_for(330ms);  // the cool-down is the behaviour shown, not a synchronisation
   check(breaker.state() == weft::breaker_state::half_open, "after cool_down: half-open");
   weft::result<int> probe = breaker.call([&]() -> weft::result<int> { return ++ran; });
   check(probe && ran == 1 && breaker.state() == weft::breaker_state::closed, "a successful probe closes it");
@@ -50,13 +50,15 @@ int main() {
   // 3. A call with a timeout: the slow function sees its context end and stops. The caller
   // gets `timeout` at the deadline; the late task ends by itself just after, which a leak_check
   // shows (without waiting for it, the process could exit while it is still finishing).
-  weft::leak_check lc;
+  weft::leak_check_options patient;
+  patient.grace = std::chrono::seconds(30);  // check() returns as soon as the task has ended
+  weft::leak_check lc(patient);
   weft::result<int> late = weft::call_with_timeout(20ms, [](const weft::context& ctx) -> weft::result<int> {
     weft::select(weft::on_done(ctx, [] {}));  // waits until the 20 ms are up
     return ctx.err();                         // timeout
   });
   check(late.code() == weft::status::timeout, "call_with_timeout: timeout");
-  const weft::leak_report left = lc.check();  // waits (at most 2 s) for the late task to end
+  const weft::leak_report left = lc.check();  // waits (at most 30 s) for the late task to end
   check(!left, "the late task stopped by itself");
   return failures == 0 ? 0 : 1;
 }

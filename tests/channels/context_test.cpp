@@ -92,7 +92,9 @@ TEST_P(Context, TimeoutClosesDoneNoEarlierThanTheDeadline) {
   ASSERT_TRUE(ctx.deadline().has_value());
   EXPECT_GE(*ctx.deadline(), t0 + 20ms);
   EXPECT_LE(*ctx.deadline(), clock::now() + 20ms);
-  EXPECT_EQ(ctx.err(), status::ok);
+  if (clock::now() < *ctx.deadline()) {
+    EXPECT_EQ(ctx.err(), status::ok);  // (unless a stall took the 20 ms)
+  }
   auto d = ctx.done();
   EXPECT_EQ(d.recv_for(weft::test::hang_deadline()).code(), status::closed);
   EXPECT_GE(clock::now(), t0 + 20ms);
@@ -127,11 +129,12 @@ TEST_P(Context, HugeTimeoutDoesNotOverflowIntoThePast) {
 }
 
 TEST_P(Context, FirstCauseSticksCancelThenTimeout) {
-  auto [ctx, cancel] = weft::with_timeout(weft::background(), 5ms);
+  // The deadline is far enough that the cancel comes first even on a loaded machine.
+  auto [ctx, cancel] = weft::with_timeout(weft::background(), 500ms);
   cancel();
   EXPECT_EQ(ctx.err(), status::cancelled);
   EXPECT_EQ(ctx.done().recv_for(weft::test::hang_deadline()).code(), status::closed);
-  const auto until = clock::now() + 10ms;
+  const auto until = *ctx.deadline() + 5ms;
   while (clock::now() < until) weft::test::relax();
   EXPECT_EQ(ctx.err(), status::cancelled) << "the deadline passing later does not change the cause";
 }

@@ -22,6 +22,9 @@ weft::runtime_options workers(std::size_t n) {
   return o;
 }
 
+// For scopes whose check() expects a leak: it waits the whole grace. Every such test first
+// waits until the task it expects is parked (wait_for_blocked), so the report never depends on
+// how fast a loaded machine starts a task.
 weft::leak_check_options short_grace() {
   weft::leak_check_options o;
   o.grace = 50ms;
@@ -29,9 +32,26 @@ weft::leak_check_options short_grace() {
   return o;
 }
 
+// For scopes whose check() expects the tasks to end: it returns as soon as they have, so a long
+// grace costs nothing when the test passes and only catches a hang.
+weft::leak_check_options hang_grace() {
+  weft::leak_check_options o;
+  o.grace = weft::test::hang_deadline();
+  o.count_actors = false;
+  return o;
+}
+
+/// Waits until stats(rt).tasks_live == n (bounded by hang_deadline).
+std::size_t wait_for_live(weft::runtime& rt, std::size_t n) {
+  const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+  std::size_t l = 0;
+  while ((l = weft::stats(rt).tasks_live) != n && std::chrono::steady_clock::now() < give_up) weft::yield();
+  return l;
+}
+
 TEST(LeakCheck, TasksThatEndInTheScopeAreNotALeak) {
   weft::runtime rt(workers(2));
-  weft::leak_check lc(rt, short_grace());
+  weft::leak_check lc(rt, hang_grace());
   auto c = weft::make_chan<int>(0);
   auto f = weft::spawn(rt, [rx = c.rx]() mutable { return weft::test::or_minus_one(rx.recv()); });
   ASSERT_EQ(c.tx.send(3), weft::status::ok);
@@ -52,6 +72,7 @@ TEST(LeakCheck, ABlockedTaskIsReportedWithItsOperationAndSpawnSite) {
     weft::leak_check lc(rt, short_grace());
     line = __LINE__ + 1;
     f = weft::spawn(rt, [rx = c.rx]() mutable { return weft::test::or_minus_one(rx.recv()); });
+    ASSERT_EQ(weft::test::wait_for_blocked(rt, 1), 1u);  // parked in recv, not still starting
     const weft::leak_report r = lc.check();
     ASSERT_TRUE(r);
     EXPECT_EQ(r.tasks, 1u);
@@ -76,11 +97,13 @@ TEST(LeakCheck, TasksSpawnedByScopedTasksAreTaggedToo) {
     (void)weft::spawn(rt, [rx]() mutable { (void)rx.recv(); });
   });
   (void)parent.get();
+  ASSERT_EQ(weft::test::wait_for_blocked(rt, 1), 1u);  // the child is parked in recv
   const weft::leak_report r = lc.check();
   EXPECT_EQ(r.tasks, 1u) << r.text;
   EXPECT_NE(r.text.find("(\"grandchild\")"), std::string::npos) << r.text;
   c.tx.close();
-  const weft::leak_report after = lc.check();  // may be called again: now the child ends
+  ASSERT_EQ(wait_for_live(rt, 0), 0u);  // the child has ended (check's 50 ms grace is no bound)
+  const weft::leak_report after = lc.check();  // may be called again: now the child is gone
   EXPECT_FALSE(after) << after.text;
 }
 
@@ -95,14 +118,17 @@ TEST(LeakCheck, ParallelScopesOnOneRuntimeDoNotSeeEachOthersTasks) {
     weft::leak_check lc(rt, short_grace());
     (void)weft::spawn(rt, [rx = c.rx]() mutable { (void)rx.recv(); });
     (void)b_spawned.rx.recv();  // B's scope is open and its task exists meanwhile
+    // A's task is parked in recv before A's check reads it (B's task never blocks).
+    const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+    while (weft::stats(rt).tasks_blocked < 1 && std::chrono::steady_clock::now() < give_up) weft::yield();
     (void)a_done.tx.send(lc.check());
   });
   weft::leak_report rb;
   {
-    weft::leak_check lc(rt, short_grace());
+    weft::leak_check lc(rt, hang_grace());
     auto f = weft::spawn(rt, [] { return 1; });
     ASSERT_EQ(b_spawned.tx.send(1), weft::status::ok);
-    rb = lc.check();
+    rb = lc.check();  // returns once B's task has ended; A's blocked task is not B's
     EXPECT_EQ(*f.get(), 1);
   }
   weft::leak_report ra = *a_done.rx.recv();
@@ -145,6 +171,9 @@ TEST(LeakCheck, AScopeOpenedInATaskTagsWhatThatTaskSpawns) {
   auto f = weft::spawn(rt, [&rt, &c] {
     weft::leak_check lc(rt, short_grace());
     (void)weft::spawn(rt, [rx = c.rx]() mutable { (void)rx.recv(); });
+    // The child is parked in recv before the check reads it (this task yields, it does not block).
+    const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+    while (weft::stats(rt).tasks_blocked < 1 && std::chrono::steady_clock::now() < give_up) weft::yield();
     return lc.check();
   });
   const weft::leak_report r = *f.get();
