@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <mutex>
@@ -79,8 +80,51 @@ timespec to_timespec(time_point t) noexcept {
   return ts;
 }
 
+// ---- the wake-follow spin ---------------------------------------------------------------------
+// A futex wake reaches a sleeping thread late: on a VM the woken vCPU is halted and the host must
+// run it again (10-50 us typically on the session-11 Firecracker VM, up to a few hundred). A
+// thread that has just woken a sleeper and now waits for that sleeper's answer (ping-pong,
+// request/reply) would park too after its 4 us spin, so the answer's wake is late in turn: once
+// one side has parked, every later hop pays a wake-up, and W4 threads sat in such chains for
+// 10-80% of its time (bench/RESULTS.md, session 11). The rule: the wait that follows a thread's
+// futex wake of a sleeper (its next park_thread_until, adaptive strategy) spins until the wake's
+// time plus `budget`, then parks as usual. Only OS threads follow: a task that wakes a thread
+// marks its worker thread, which never waits here.
+// The budget adapts per thread, from the answers caught: it moves a quarter of the way towards
+// four times the wait of each answer caught, and shrinks by a quarter after each spin that
+// caught nothing, within [min_ns, cap_ns]. Failures do not grow it: measured with both threads
+// free to move (bench/tools/w4probe), a wakee that the kernel had queued on the spinner's own
+// CPU answered only after the spinner stopped (200-350 us after the budget, whatever the
+// budget, sched_yield every few microseconds notwithstanding), and never with the threads
+// pinned to different CPUs. The spin yields the CPU every few microseconds and holds a spin
+// admission.
+class wake_follow {
+ public:
+  static constexpr std::int64_t cap_ns = 200'000;
+  static constexpr std::int64_t min_ns = 16'000;
+  static constexpr std::int64_t initial_ns = 64'000;
+
+  /// The budget (ns) after a follow spin: `caught` with an answer `w` ns after the wake, or not.
+  static std::int64_t adapt(std::int64_t budget, bool caught, std::int64_t w) noexcept {
+    if (!caught) return std::max(budget - budget / 4, min_ns);
+    const std::int64_t target = std::clamp<std::int64_t>(4 * w, min_ns, cap_ns);
+    const std::int64_t step = (target - budget) / 4;
+    return step != 0 ? budget + step : target;  // the last few ns in one step: it gets there
+  }
+};
+
+// When this thread last futex-woke a sleeper (ns on the steady clock; 0: it has waited since),
+// and its wake-follow budget (ns). Thread-local: written and read by the owner only.
+constinit thread_local std::int64_t tls_woke_at [[gnu::tls_model("initial-exec")]] = 0;
+constinit thread_local std::int64_t tls_follow_budget [[gnu::tls_model("initial-exec")]] = wake_follow::initial_ns;
+
+std::int64_t ns_of(time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 // Deadlines closer than this are met by spinning (sched_yield when the machine is busy), not by a
-// futex timeout: a futex wake-up on this VM is 5-60 us late even with 1 ns timer slack.
+// futex timeout: a futex wake-up on these VMs is 5-60 us late even with 1 ns timer slack (and
+// up to a few hundred us when the host is slow to run a halted vCPU: wake_follow).
 constexpr auto final_spin_window = std::chrono::microseconds(100);
 
 // ---- thread parker pool ----------------------------------------------------------------------
@@ -136,11 +180,13 @@ parker& thread_parker() noexcept {
   return p != nullptr ? *p : make_thread_parker();
 }
 
-bool try_begin_spin() noexcept {
+bool try_begin_spin() noexcept { return try_begin_spin(g_cores); }
+
+bool try_begin_spin(std::uint32_t limit) noexcept {
   // relaxed: an admission counter, not a synchronisation point; nothing is published through it.
-  if (g_spinners.load(std::memory_order_relaxed) >= g_cores) return false;
+  if (g_spinners.load(std::memory_order_relaxed) >= limit) return false;
   // relaxed: same as above; a brief overshoot by one spinner is harmless.
-  if (g_spinners.fetch_add(1, std::memory_order_relaxed) >= g_cores) {
+  if (g_spinners.fetch_add(1, std::memory_order_relaxed) >= limit) {
     // relaxed: undoing our own increment.
     g_spinners.fetch_sub(1, std::memory_order_relaxed);
     return false;
@@ -153,11 +199,20 @@ void end_spin() noexcept {
   g_spinners.fetch_sub(1, std::memory_order_relaxed);
 }
 
+std::uint32_t spinners_now() noexcept {
+  // relaxed: a snapshot of the admission counter; tests read it once the spinners have returned.
+  return g_spinners.load(std::memory_order_relaxed);
+}
+
 void parker::unpark_thread() noexcept {
   // release: publishes what the waker wrote before unpark (waiter state, packet); pairs with the
   // acquire exchange/CAS in park_thread_until (P1). After this store the parker may be consumed
   // and its owner gone; futex_wake on the (type-stable) word is then at worst a spurious wake.
-  if (state_.exchange(state::notified, std::memory_order_release) == state::parked) futex_wake_one(&state_);
+  if (state_.exchange(state::notified, std::memory_order_release) == state::parked) {
+    futex_wake_one(&state_);
+    // This thread's next wait may follow the wake (wake_follow); pointless on one core.
+    if (g_cores >= 2) tls_woke_at = ns_of(clock::now());
+  }
 }
 
 namespace {
@@ -174,9 +229,48 @@ bool take_token(std::atomic<parker::state>& s) noexcept {
 bool poll_token(std::atomic<parker::state>& s) noexcept {
   return s.load(std::memory_order_relaxed) == parker::state::notified && take_token(s);
 }
+
+// The wake-follow spin: polls until `until` (ns) or the deadline, yielding the CPU every 64
+// polls (a few microseconds). Needs a spin admission that leaves a core not spinning: the wakee
+// needs a core to answer on (with one core, it needs ours), and on an oversubscribed machine
+// (W6: 5 threads on 2 cores) each follow spinner takes a core from the threads that would make
+// the waiters ready.
+enum class follow_end { caught, expired, cut_short };
+follow_end follow_spin(std::atomic<parker::state>& s, std::int64_t until, time_point deadline,
+                       std::int64_t& ended_at) noexcept {
+  if (g_cores < 2 || !try_begin_spin(g_cores - 1)) return follow_end::cut_short;
+  follow_end how = follow_end::cut_short;
+  for (std::uint32_t i = 1;; ++i) {
+    if (poll_token(s)) {
+      how = follow_end::caught;
+      ended_at = ns_of(clock::now());
+      break;
+    }
+    cpu_relax();
+    if ((i & 63) == 0) {
+      const time_point now = clock::now();
+      if (ns_of(now) >= until) {
+        how = follow_end::expired;
+        break;
+      }
+      if (now >= deadline) break;  // cut short: says nothing about the budget
+      sched_yield();
+    }
+  }
+  end_spin();
+  return how;
+}
 }  // namespace
 
+std::int64_t wake_follow_budget(std::int64_t budget, bool caught, std::int64_t wait_ns) noexcept {
+  return wake_follow::adapt(budget, caught, wait_ns);
+}
+
 bool parker::park_thread_until(time_point deadline) noexcept {
+  // Every wait consumes the wake mark, whichever way it ends: only the wait right after a wake
+  // follows it (see wake_follow).
+  const std::int64_t woke_at = tls_woke_at;
+  tls_woke_at = 0;
   if (take_token(state_)) return true;
   const wait_strategy ws = tls_wait_strategy;
 
@@ -190,6 +284,24 @@ bool parker::park_thread_until(time_point deadline) noexcept {
   }
   if (ws == wait_strategy::adaptive && adaptive_spin([this] { return poll_token(state_); }, deadline)) return true;
 
+  // Wake-follow: this wait began soon after this thread woke a sleeper (see wake_follow).
+  if (woke_at != 0 && ws == wait_strategy::adaptive) {
+    const std::int64_t budget = tls_follow_budget;
+    const time_point now = clock::now();
+    if (now < deadline && ns_of(now) < woke_at + budget) {
+      std::int64_t caught_at = 0;
+      const follow_end how = follow_spin(state_, woke_at + budget, deadline, caught_at);
+      if (how == follow_end::caught) {
+        tls_follow_budget = wake_follow::adapt(budget, true, caught_at - woke_at);
+        return true;
+      }
+      if (how == follow_end::expired) tls_follow_budget = wake_follow::adapt(budget, false, 0);
+    }
+  }
+  return park_sleep(deadline);
+}
+
+bool parker::park_sleep(time_point deadline) noexcept {
   for (;;) {
     time_point now = clock::now();
     if (now >= deadline) return take_token(state_);

@@ -10,8 +10,10 @@
 // a late `unpark` at worst leaves one stale token that the next park absorbs.
 //
 // Two kinds, chosen when the parker is made and never changed:
-//   thread parker (task_ == nullptr): spin (per wait_strategy), then futex wait on state_ with an
-//     absolute CLOCK_MONOTONIC deadline; a short final spin for deadlines closer than 100 us.
+//   thread parker (task_ == nullptr): spin (per wait_strategy; adaptive: a short spin, longer
+//     right after this thread futex-woke a sleeper, the wake-follow spin of core/src/parker.cpp),
+//     then futex wait on state_ with an absolute CLOCK_MONOTONIC deadline; a short final spin for
+//     deadlines closer than 100 us.
 //   task parker (task_ != nullptr): the runtime suspends the task's fiber and hands its worker
 //     back to the scheduler (park_task_until / unpark_task, defined by the runtime in core/src).
 //
@@ -88,6 +90,7 @@ class parker {
 
  private:
   bool park_thread_until(time_point deadline) noexcept;
+  bool park_sleep(time_point deadline) noexcept;  // park_thread_until's futex phase
   void unpark_thread() noexcept;
   task* const task_;  // set once at construction: nullptr for a thread parker
 };
@@ -113,9 +116,18 @@ parker& thread_parker() noexcept;
 /// True when called from inside a weft task.
 inline bool in_task() noexcept { return current_task() != nullptr; }
 
-/// Adaptive-spin admission: at most `max_spinners()` threads spin at once; the rest park at once.
+/// The wake-follow spin's budget rule (core/src/parker.cpp, wake_follow): the budget in ns after
+/// a spin that followed this thread's futex wake of a sleeper and `caught` its answer `wait_ns`
+/// after the wake, or spun its whole budget without one. Exposed for its test.
+std::int64_t wake_follow_budget(std::int64_t budget, bool caught, std::int64_t wait_ns) noexcept;
+
+/// Adaptive-spin admission: at most one spinning thread per core; the rest park at once.
 bool try_begin_spin() noexcept;
+/// The same with another limit on the spinners (the wake-follow spin leaves a core free).
+bool try_begin_spin(std::uint32_t limit) noexcept;
 void end_spin() noexcept;
+/// Threads holding a spin admission now (for tests: every spin gives its admission back).
+std::uint32_t spinners_now() noexcept;
 
 /// The adaptive wait strategy's spin (threads): polls pred() after every relax instruction for
 /// up to spin_poll's window. The first `free_polls` polls need no admission: most hand-offs
