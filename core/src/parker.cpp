@@ -90,14 +90,15 @@ timespec to_timespec(time_point t) noexcept {
 // futex wake of a sleeper (its next park_thread_until, adaptive strategy) spins until the wake's
 // time plus `budget`, then parks as usual. Only OS threads follow: a task that wakes a thread
 // marks its worker thread, which never waits here.
-// The budget adapts per thread, from the answers caught: it moves a quarter of the way towards
-// four times the wait of each answer caught, and shrinks by a quarter after each spin that
-// caught nothing, within [min_ns, cap_ns]. Failures do not grow it: measured with both threads
-// free to move (bench/tools/w4probe), a wakee that the kernel had queued on the spinner's own
-// CPU answered only after the spinner stopped (200-350 us after the budget, whatever the
-// budget, sched_yield every few microseconds notwithstanding), and never with the threads
-// pinned to different CPUs. The spin yields the CPU every few microseconds and holds a spin
-// admission.
+// The budget adapts per thread, from the answers: it moves a quarter of the way towards four
+// times the wait of each answer caught (or that came from another CPU within cap_ns after a
+// spin that ran out: the wake-ups are slower than the budget), and shrinks by a quarter after
+// each other spin that ran out, within [min_ns, cap_ns]. An answer from the spinner's own CPU
+// does not grow it: measured with both threads free to move (bench/tools/w4probe), a wakee that
+// the kernel had queued on the spinner's CPU answered only after the spinner stopped (200-350 us
+// after the budget, whatever the budget, sched_yield every few microseconds notwithstanding),
+// and never with the threads pinned to different CPUs. The spin yields the CPU every few
+// microseconds and holds a spin admission.
 class wake_follow {
  public:
   static constexpr std::int64_t cap_ns = 200'000;
@@ -209,6 +210,9 @@ void parker::unpark_thread() noexcept {
   // acquire exchange/CAS in park_thread_until (P1). After this store the parker may be consumed
   // and its owner gone; futex_wake on the (type-stable) word is then at worst a spurious wake.
   if (state_.exchange(state::notified, std::memory_order_release) == state::parked) {
+    // relaxed: a hint read by the owner after it wakes (wake_follow); a late or lost value only
+    // misguides one budget step. Written before the wake so the woken owner normally sees it.
+    waker_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
     futex_wake_one(&state_);
     // This thread's next wait may follow the wake (wake_follow); pointless on one core.
     if (g_cores >= 2) tls_woke_at = ns_of(clock::now());
@@ -295,7 +299,21 @@ bool parker::park_thread_until(time_point deadline) noexcept {
         tls_follow_budget = wake_follow::adapt(budget, true, caught_at - woke_at);
         return true;
       }
-      if (how == follow_end::expired) tls_follow_budget = wake_follow::adapt(budget, false, 0);
+      if (how == follow_end::expired) {
+        // Parks. If the answer then comes from another CPU, the budget was too short for this
+        // machine's wake-ups: grow it from the answer's wait. If it comes from this CPU (the
+        // kernel queued the wakee here, behind the spin) or not at all, spinning did not help.
+        const int spun_on = sched_getcpu();
+        // relaxed: the hint is this thread's own to clear (see unpark_thread).
+        waker_cpu_.store(-1, std::memory_order_relaxed);
+        const bool got = park_sleep(deadline);
+        const std::int64_t answered_at = ns_of(clock::now());
+        // relaxed: a hint only.
+        const int from = waker_cpu_.load(std::memory_order_relaxed);
+        const bool elsewhere = got && from != spun_on && answered_at - woke_at < wake_follow::cap_ns;
+        tls_follow_budget = wake_follow::adapt(budget, elsewhere, answered_at - woke_at);
+        return got;
+      }
     }
   }
   return park_sleep(deadline);

@@ -93,6 +93,9 @@ class parker {
   bool park_sleep(time_point deadline) noexcept;  // park_thread_until's futex phase
   void unpark_thread() noexcept;
   task* const task_;  // set once at construction: nullptr for a thread parker
+  // Thread parkers: the CPU the last futex wake of this parker came from (-1: none since the
+  // owner cleared it). A hint for the wake-follow budget (core/src/parker.cpp), nothing more.
+  std::atomic<std::int32_t> waker_cpu_{-1};
 };
 
 // ---- hooks between the parker and the runtime (defined in core/src by the runtime) ----
