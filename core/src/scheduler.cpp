@@ -916,7 +916,7 @@ void release_task_stack(runtime_impl* rt, task* t) noexcept {
 }
 
 /// Stamps the parks w has recorded since its last pass here with one clock reading (S1).
-[[gnu::noinline]] void stamp_pending(worker* w) noexcept {
+[[gnu::noinline]] static void stamp_pending(worker* w) noexcept {
   const std::uint64_t now = trace_ticks();
   for (std::uint32_t i = 0; i < w->npending_; ++i) {
     const worker::pending_stamp& e = w->pending_[i];
