@@ -91,33 +91,20 @@ timespec to_timespec(time_point t) noexcept {
 // time plus `budget`, then parks as usual. Only OS threads follow: a task that wakes a thread
 // marks its worker thread, which never waits here.
 // The budget adapts per thread, from the answers: it moves a quarter of the way towards four
-// times the wait of each answer caught (or that came from another CPU within cap_ns after a
+// times the wait of each answer caught (or that came from another CPU within the cap after a
 // spin that ran out: the wake-ups are slower than the budget), and shrinks by a quarter after
-// each other spin that ran out, within [min_ns, cap_ns]. An answer from the spinner's own CPU
-// does not grow it: measured with both threads free to move (bench/tools/w4probe), a wakee that
-// the kernel had queued on the spinner's CPU answered only after the spinner stopped (200-350 us
-// after the budget, whatever the budget, sched_yield every few microseconds notwithstanding),
-// and never with the threads pinned to different CPUs. The spin yields the CPU every few
-// microseconds and holds a spin admission.
-class wake_follow {
- public:
-  static constexpr std::int64_t cap_ns = 200'000;
-  static constexpr std::int64_t min_ns = 16'000;
-  static constexpr std::int64_t initial_ns = 64'000;
-
-  /// The budget (ns) after a follow spin: `caught` with an answer `w` ns after the wake, or not.
-  static std::int64_t adapt(std::int64_t budget, bool caught, std::int64_t w) noexcept {
-    if (!caught) return std::max(budget - budget / 4, min_ns);
-    const std::int64_t target = std::clamp<std::int64_t>(4 * w, min_ns, cap_ns);
-    const std::int64_t step = (target - budget) / 4;
-    return step != 0 ? budget + step : target;  // the last few ns in one step: it gets there
-  }
-};
+// each other spin that ran out, within [wake_follow_min_ns, wake_follow_cap_ns] (parker.hpp;
+// the rule is wake_follow_budget, below). An answer from the spinner's own CPU does not grow it:
+// measured with both threads free to move (bench/tools/w4probe), a wakee that the kernel had
+// queued on the spinner's CPU answered only after the spinner stopped (200-350 us after the
+// budget, whatever the budget, sched_yield every few microseconds notwithstanding), and never
+// with the threads pinned to different CPUs. The spin yields the CPU every few microseconds and
+// holds a spin admission.
 
 // When this thread last futex-woke a sleeper (ns on the steady clock; 0: it has waited since),
 // and its wake-follow budget (ns). Thread-local: written and read by the owner only.
 constinit thread_local std::int64_t tls_woke_at [[gnu::tls_model("initial-exec")]] = 0;
-constinit thread_local std::int64_t tls_follow_budget [[gnu::tls_model("initial-exec")]] = wake_follow::initial_ns;
+constinit thread_local std::int64_t tls_follow_budget [[gnu::tls_model("initial-exec")]] = wake_follow_initial_ns;
 
 std::int64_t ns_of(time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -125,7 +112,7 @@ std::int64_t ns_of(time_point t) noexcept {
 
 // Deadlines closer than this are met by spinning (sched_yield when the machine is busy), not by a
 // futex timeout: a futex wake-up on these VMs is 5-60 us late even with 1 ns timer slack (and
-// up to a few hundred us when the host is slow to run a halted vCPU: wake_follow).
+// up to a few hundred us when the host is slow to run a halted vCPU: the wake-follow spin).
 constexpr auto final_spin_window = std::chrono::microseconds(100);
 
 // ---- thread parker pool ----------------------------------------------------------------------
@@ -210,11 +197,11 @@ void parker::unpark_thread() noexcept {
   // acquire exchange/CAS in park_thread_until (P1). After this store the parker may be consumed
   // and its owner gone; futex_wake on the (type-stable) word is then at worst a spurious wake.
   if (state_.exchange(state::notified, std::memory_order_release) == state::parked) {
-    // relaxed: a hint read by the owner after it wakes (wake_follow); a late or lost value only
+    // relaxed: a hint read by the owner after it wakes (the wake-follow spin); a late or lost value only
     // misguides one budget step. Written before the wake so the woken owner normally sees it.
     waker_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
     futex_wake_one(&state_);
-    // This thread's next wait may follow the wake (wake_follow); pointless on one core.
+    // This thread's next wait may follow the wake (the wake-follow spin); pointless on one core.
     if (g_cores >= 2) tls_woke_at = ns_of(clock::now());
   }
 }
@@ -267,12 +254,15 @@ follow_end follow_spin(std::atomic<parker::state>& s, std::int64_t until, time_p
 }  // namespace
 
 std::int64_t wake_follow_budget(std::int64_t budget, bool caught, std::int64_t wait_ns) noexcept {
-  return wake_follow::adapt(budget, caught, wait_ns);
+  if (!caught) return std::max(budget - budget / 4, wake_follow_min_ns);
+  const std::int64_t target = std::clamp<std::int64_t>(4 * wait_ns, wake_follow_min_ns, wake_follow_cap_ns);
+  const std::int64_t step = (target - budget) / 4;
+  return step != 0 ? budget + step : target;  // the last few ns in one step: it gets there
 }
 
 bool parker::park_thread_until(time_point deadline) noexcept {
   // Every wait consumes the wake mark, whichever way it ends: only the wait right after a wake
-  // follows it (see wake_follow).
+  // follows it (see "the wake-follow spin" above).
   const std::int64_t woke_at = tls_woke_at;
   tls_woke_at = 0;
   if (take_token(state_)) return true;
@@ -288,7 +278,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
   }
   if (ws == wait_strategy::adaptive && adaptive_spin([this] { return poll_token(state_); }, deadline)) return true;
 
-  // Wake-follow: this wait began soon after this thread woke a sleeper (see wake_follow).
+  // Wake-follow: this wait began soon after this thread woke a sleeper (see "the wake-follow spin" above).
   if (woke_at != 0 && ws == wait_strategy::adaptive) {
     const std::int64_t budget = tls_follow_budget;
     const time_point now = clock::now();
@@ -296,7 +286,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
       std::int64_t caught_at = 0;
       const follow_end how = follow_spin(state_, woke_at + budget, deadline, caught_at);
       if (how == follow_end::caught) {
-        tls_follow_budget = wake_follow::adapt(budget, true, caught_at - woke_at);
+        tls_follow_budget = wake_follow_budget(budget, true, caught_at - woke_at);
         return true;
       }
       if (how == follow_end::expired) {
@@ -310,8 +300,8 @@ bool parker::park_thread_until(time_point deadline) noexcept {
         const std::int64_t answered_at = ns_of(clock::now());
         // relaxed: a hint only.
         const int from = waker_cpu_.load(std::memory_order_relaxed);
-        const bool elsewhere = got && from != spun_on && answered_at - woke_at < wake_follow::cap_ns;
-        tls_follow_budget = wake_follow::adapt(budget, elsewhere, answered_at - woke_at);
+        const bool elsewhere = got && from != spun_on && answered_at - woke_at < wake_follow_cap_ns;
+        tls_follow_budget = wake_follow_budget(budget, elsewhere, answered_at - woke_at);
         return got;
       }
     }

@@ -23,8 +23,8 @@ using weft::status;
 using weft::detail::wake_follow_budget;
 
 constexpr std::int64_t us = 1000;
-constexpr std::int64_t min_budget = 16 * us;   // wake_follow::min_ns
-constexpr std::int64_t max_budget = 200 * us;  // wake_follow::cap_ns
+constexpr std::int64_t min_budget = weft::detail::wake_follow_min_ns;  // 16 us
+constexpr std::int64_t max_budget = weft::detail::wake_follow_cap_ns;  // 200 us
 
 TEST(WakeFollowBudget, ACaughtAnswerMovesTheBudgetAQuarterOfTheWayToFourTimesItsWait) {
   EXPECT_EQ(wake_follow_budget(64 * us, true, 40 * us), 64 * us + (160 * us - 64 * us) / 4);

@@ -41,14 +41,6 @@ weft::leak_check_options hang_grace() {
   return o;
 }
 
-/// Waits until stats(rt).tasks_live == n (bounded by hang_deadline).
-std::size_t wait_for_live(weft::runtime& rt, std::size_t n) {
-  const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
-  std::size_t l = 0;
-  while ((l = weft::stats(rt).tasks_live) != n && std::chrono::steady_clock::now() < give_up) weft::yield();
-  return l;
-}
-
 TEST(LeakCheck, TasksThatEndInTheScopeAreNotALeak) {
   weft::runtime rt(workers(2));
   weft::leak_check lc(rt, hang_grace());
@@ -102,7 +94,7 @@ TEST(LeakCheck, TasksSpawnedByScopedTasksAreTaggedToo) {
   EXPECT_EQ(r.tasks, 1u) << r.text;
   EXPECT_NE(r.text.find("(\"grandchild\")"), std::string::npos) << r.text;
   c.tx.close();
-  ASSERT_EQ(wait_for_live(rt, 0), 0u);  // the child has ended (check's 50 ms grace is no bound)
+  ASSERT_EQ(weft::test::wait_for_live(rt, 0), 0u);  // the child has ended (check's 50 ms grace is no bound)
   const weft::leak_report after = lc.check();  // may be called again: now the child is gone
   EXPECT_FALSE(after) << after.text;
 }
@@ -119,8 +111,7 @@ TEST(LeakCheck, ParallelScopesOnOneRuntimeDoNotSeeEachOthersTasks) {
     (void)weft::spawn(rt, [rx = c.rx]() mutable { (void)rx.recv(); });
     (void)b_spawned.rx.recv();  // B's scope is open and its task exists meanwhile
     // A's task is parked in recv before A's check reads it (B's task never blocks).
-    const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
-    while (weft::stats(rt).tasks_blocked < 1 && std::chrono::steady_clock::now() < give_up) weft::yield();
+    (void)weft::test::wait_for_blocked_at_least(rt, 1);
     (void)a_done.tx.send(lc.check());
   });
   weft::leak_report rb;
@@ -172,8 +163,7 @@ TEST(LeakCheck, AScopeOpenedInATaskTagsWhatThatTaskSpawns) {
     weft::leak_check lc(rt, short_grace());
     (void)weft::spawn(rt, [rx = c.rx]() mutable { (void)rx.recv(); });
     // The child is parked in recv before the check reads it (this task yields, it does not block).
-    const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
-    while (weft::stats(rt).tasks_blocked < 1 && std::chrono::steady_clock::now() < give_up) weft::yield();
+    (void)weft::test::wait_for_blocked_at_least(rt, 1);
     return lc.check();
   });
   const weft::leak_report r = *f.get();

@@ -38,12 +38,29 @@ std::string wait_for_dump(weft::runtime& rt, const S&... what) {
   }
 }
 
+/// Waits (yielding) until done(stats(rt)) holds or the hang deadline passes; returns the last
+/// stats seen.
+template <class Done>
+weft::runtime_stats wait_for_stats(weft::runtime& rt, Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + hang_deadline();
+  weft::runtime_stats s;
+  while (!done(s = weft::stats(rt)) && std::chrono::steady_clock::now() < give_up) weft::yield();
+  return s;
+}
+
 /// Waits until stats(rt).tasks_blocked == n; returns the last value seen.
 inline std::size_t wait_for_blocked(weft::runtime& rt, std::size_t n) {
-  const auto give_up = std::chrono::steady_clock::now() + hang_deadline();
-  std::size_t b = 0;
-  while ((b = weft::stats(rt).tasks_blocked) != n && std::chrono::steady_clock::now() < give_up) weft::yield();
-  return b;
+  return wait_for_stats(rt, [n](const weft::runtime_stats& s) { return s.tasks_blocked == n; }).tasks_blocked;
+}
+
+/// Waits until stats(rt).tasks_blocked >= n (other tasks may be running, not blocked).
+inline std::size_t wait_for_blocked_at_least(weft::runtime& rt, std::size_t n) {
+  return wait_for_stats(rt, [n](const weft::runtime_stats& s) { return s.tasks_blocked >= n; }).tasks_blocked;
+}
+
+/// Waits until stats(rt).tasks_live == n; returns the last value seen.
+inline std::size_t wait_for_live(weft::runtime& rt, std::size_t n) {
+  return wait_for_stats(rt, [n](const weft::runtime_stats& s) { return s.tasks_live == n; }).tasks_live;
 }
 
 }  // namespace weft::test

@@ -89,14 +89,17 @@ class parker {
   std::atomic<state> state_{state::empty};
 
  private:
+  // Thread parkers: the CPU the last futex wake of this parker came from (-1: none since the
+  // owner cleared it). A hint for the wake-follow budget (core/src/parker.cpp), nothing more.
+  // Beside state_, it fills the padding before task_: a parker stays 16 bytes.
+  std::atomic<std::int32_t> waker_cpu_{-1};
+
   bool park_thread_until(time_point deadline) noexcept;
   bool park_sleep(time_point deadline) noexcept;  // park_thread_until's futex phase
   void unpark_thread() noexcept;
   task* const task_;  // set once at construction: nullptr for a thread parker
-  // Thread parkers: the CPU the last futex wake of this parker came from (-1: none since the
-  // owner cleared it). A hint for the wake-follow budget (core/src/parker.cpp), nothing more.
-  std::atomic<std::int32_t> waker_cpu_{-1};
 };
+static_assert(sizeof(parker) == 16, "the wake-follow hint fills the padding beside state_");
 
 // ---- hooks between the parker and the runtime (defined in core/src by the runtime) ----
 
@@ -119,9 +122,12 @@ parker& thread_parker() noexcept;
 /// True when called from inside a weft task.
 inline bool in_task() noexcept { return current_task() != nullptr; }
 
-/// The wake-follow spin's budget rule (core/src/parker.cpp, wake_follow): the budget in ns after
-/// a spin that followed this thread's futex wake of a sleeper and `caught` its answer `wait_ns`
-/// after the wake, or spun its whole budget without one. Exposed for its test.
+/// The wake-follow spin's budget (core/src/parker.cpp): its bounds and first value, in ns.
+inline constexpr std::int64_t wake_follow_min_ns = 16'000;
+inline constexpr std::int64_t wake_follow_cap_ns = 200'000;
+inline constexpr std::int64_t wake_follow_initial_ns = 64'000;
+/// Its rule: the budget in ns after a spin that followed this thread's futex wake of a sleeper
+/// and `caught` its answer `wait_ns` after the wake, or ran out without one.
 std::int64_t wake_follow_budget(std::int64_t budget, bool caught, std::int64_t wait_ns) noexcept;
 
 /// Adaptive-spin admission: at most one spinning thread per core; the rest park at once.
