@@ -9,6 +9,8 @@
 //   BM_Trace_PingPong/3   recording, precise_timestamps = true
 //   BM_Trace_PingPong/4   recording, buffer_events = 512 (a 16 KiB ring that stays in L1: the
 //                         ring's cache misses are not what costs, /4 reads as /1)
+//   BM_Trace_PingPong/5   recording, stamp_every = 8 (one hand-off in 8 reads the clock)
+//   BM_Trace_PingPong/6   recording, stamp_every = 8 and channel_events = false
 // Time is the worker thread's CPU time (CLOCK_THREAD_CPUTIME_ID read inside the task), so
 // other processes on the machine inflate it far less than wall time. An iteration is 100 round
 // trips; the counter ns_per_round_trip is the figure to quote. Compare the variants of
@@ -44,9 +46,10 @@ void BM_Trace_PingPong(benchmark::State& state) {
   const auto mode = state.range(0);
   if (mode != 0) {
     weft::trace::options o;
-    o.channel_events = mode != 2;
+    o.channel_events = mode != 2 && mode != 6;
     o.precise_timestamps = mode == 3;
     if (mode == 4) o.buffer_events = 512;
+    if (mode >= 5) o.stamp_every = 8;
     weft::trace::start(o);
   }
   auto ping = weft::make_chan<int>(0);
@@ -79,7 +82,7 @@ void BM_Trace_PingPong(benchmark::State& state) {
   }
   state.counters["ns_per_round_trip"] = trips > 0 ? cpu * 1e9 / static_cast<double>(trips) : 0.0;
 }
-BENCHMARK(BM_Trace_PingPong)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Arg(4)->UseManualTime();
+BENCHMARK(BM_Trace_PingPong)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Arg(4)->Arg(5)->Arg(6)->UseManualTime();
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

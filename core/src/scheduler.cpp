@@ -1083,10 +1083,12 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   if (deadline != no_deadline && clock::now() >= deadline) return false;
   // "Since when" is the first park of the operation note_blocking named (relaxed: diagnostic).
   // While a trace records, the park reads the clock, and the same reading stamps a direct
-  // switch's record (a re-park of the operation passes 0: the record reads the clock then).
+  // switch's record (a re-park of the operation passes 0: the record reads the clock then),
+  // unless the trace samples its hand-off stamps (options::stamp_every) and this one is not
+  // due: then it reads no clock at all, and "since" is stamped lazily as without a trace.
   std::uint64_t now = 0;
   if (t->since_ticks_.load(std::memory_order_relaxed) == 0) {
-    if (trace_on()) [[unlikely]] {
+    if (trace_on() && trace_stamp_next_handoff(t->worker_)) [[unlikely]] {
       now = trace_ticks();
       t->since_ticks_.store(now, std::memory_order_relaxed);  // relaxed: diagnostic; park_clock
     } else {

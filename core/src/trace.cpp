@@ -81,6 +81,7 @@ registry& reg() {
 }
 
 std::atomic<bool> precise{false};               // relaxed: an option, see P2
+std::atomic<std::uint32_t> stamp_every{1};      // relaxed: an option, see P2
 
 /// Rings of exited threads kept per session before they are reused for new threads.
 constexpr std::size_t dead_rings_kept = 64;
@@ -123,6 +124,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
         p->pending_wake_ = nullptr;
         p->running_at_reset_ = nullptr;
         p->stamp_all_ = true;
+        p->stamp_every_ = 1;
         return p.get();
       }
     }
@@ -146,6 +148,7 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
       ring->session_ = session;
       ring->pending_wake_ = nullptr;  // a wake-up of the previous session (I2)
       ring->stamp_all_ = true;
+      ring->stamp_every_ = 1;
     } else {
       if (ring != &trace_no_ring) {  // a ring of an older session with another size: replace it
         std::erase_if(r.rings, [ring](const std::unique_ptr<trace_ring>& p) { return p.get() == ring; });
@@ -168,7 +171,10 @@ trace_ring* new_ring_locked(registry& r, std::uint64_t session) {
       // A worker's time base is its switch-ins (stamped); the rest is stamped only when precise.
       // relaxed: under registry_mu, which start() held when it wrote it (P2).
       ring->stamp_all_ = precise.load(std::memory_order_relaxed);
+      // relaxed: as above. Precise stamps every record, hand-offs included.
+      ring->stamp_every_ = ring->stamp_all_ ? 1 : stamp_every.load(std::memory_order_relaxed);
     }
+    ring->stamp_skip_ = 0;
     return ring;
   } catch (...) {
     return nullptr;  // no memory for a ring: this thread's events are lost
@@ -311,6 +317,8 @@ trace::summary write_copy(trace_copy& c, std::ostream& os) {
   s.dropped = c.dropped;
   s.threads = c.rings.size();
   s.tasks = w.tasks;
+  for (const trace_ring_copy& rc : c.rings)
+    for (const trace_raw& rec : rc.records) s.stamped += rec.ts != 0 ? 1 : 0;
   return s;
 }
 
@@ -328,6 +336,7 @@ void start(const options& opts) {
   registry& r = reg();
   std::lock_guard lk(r.mu);
   if (r.recording) throw_error(status::closed, "weft::trace::start: a trace is already recording (call stop first)");
+  if (opts.stamp_every == 0) throw_error(status::failed, "weft::trace::start: options::stamp_every must be >= 1");
   // Rings of exited threads are freed (T1); live threads' rings are reset on their next record.
   std::erase_if(r.rings, [](const std::unique_ptr<trace_ring>& p) { return !p->alive_; });
   std::size_t cap = 64;
@@ -339,6 +348,8 @@ void start(const options& opts) {
   r.recording = true;
   // relaxed: P2 (writers re-register under registry_mu, which we hold).
   precise.store(opts.precise_timestamps, std::memory_order_relaxed);
+  // relaxed: P2.
+  stamp_every.store(opts.stamp_every, std::memory_order_relaxed);
   // relaxed: P2.
   trace_session.fetch_add(1, std::memory_order_relaxed);
   // relaxed: the hooks' flags publish nothing (P2).
@@ -422,6 +433,10 @@ void write_env_trace() noexcept {
   }
   if (const char* pr = std::getenv("WEFT_TRACE_PRECISE")) o.precise_timestamps = pr[0] == '1';
   if (const char* ch = std::getenv("WEFT_TRACE_CHANNELS")) o.channel_events = ch[0] != '0';
+  if (const char* se = std::getenv("WEFT_TRACE_STAMP_EVERY")) {
+    const long long v = std::atoll(se);
+    if (v > 0 && v <= 1'000'000) o.stamp_every = static_cast<std::uint32_t>(v);
+  }
   trace::start(o);
   std::atexit([] {
     if (trace::is_recording()) write_env_trace();

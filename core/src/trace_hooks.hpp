@@ -67,11 +67,20 @@ namespace weft::detail {
   r->pending_wake_ = t;
 }
 
-/// The running task `from` parks on w and switches straight into `to`: one stamped `handoff`
-/// record for the switch-out and the switch-in (trace.hpp). `from`'s op and object were written
-/// by `from` itself, which is the calling code. `now`: a tick reading taken by the park just
-/// before (its "blocked since", read at the park only while a trace records: scheduler.cpp S1),
-/// or 0: read the clock here. One reading serves both (bench/RESULTS.md sessions 8 and 9).
+/// Whether the next direct switch on w's ring reads the clock (trace::options::stamp_every):
+/// the park asks before it switches, to read the clock only when the record needs it (and then
+/// to share the reading). A ring of another session may answer either way: the record then
+/// goes through trace_record, which stamps.
+[[gnu::always_inline]] inline bool trace_stamp_next_handoff(worker* w) noexcept {
+  return w->trace_ring_->stamp_skip_ == 0;
+}
+
+/// The running task `from` parks on w and switches straight into `to`: one `handoff` record for
+/// the switch-out and the switch-in (trace.hpp). `from`'s op and object were written by `from`
+/// itself, which is the calling code. `now`: a tick reading taken by the park just before (its
+/// "blocked since", read at the park only while a trace records and trace_stamp_next_handoff
+/// said so: scheduler.cpp S1), or 0: read the clock here if this hand-off is one to stamp. One
+/// reading serves both (bench/RESULTS.md sessions 8 and 9).
 [[gnu::always_inline]] inline void trace_handoff_on_worker(worker* w, const task* from, const task* to,
                                                            std::uint64_t now) noexcept {
   // relaxed (x2): written by this task itself (note_blocking).
@@ -85,8 +94,15 @@ namespace weft::detail {
   }
   r->flush_wake();
   // Also with precise_timestamps: the switch-out and the switch-in are the same instant.
-  r->append((now != 0 ? now : trace_ticks()) | 1, static_cast<std::uint64_t>(trace_kind::handoff) | op << 8,
-            reinterpret_cast<std::uintptr_t>(to), object);
+  // stamp_every: every stamp_every-th direct switch in a row is stamped (stamp_skip_ counts down).
+  std::uint64_t ts = 0;
+  if (now != 0 || r->stamp_skip_ == 0) {
+    ts = (now != 0 ? now : trace_ticks()) | 1;
+    r->stamp_skip_ = r->stamp_every_ - 1;
+  } else {
+    --r->stamp_skip_;
+  }
+  r->append(ts, static_cast<std::uint64_t>(trace_kind::handoff) | op << 8, reinterpret_cast<std::uintptr_t>(to), object);
 }
 
 }  // namespace weft::detail

@@ -14,6 +14,10 @@
 //                                       the 20 parks is in the trace, also the first, a direct
 //                                       hand-off by the task that was running when the worker's
 //                                       ring started (check_trace.py --recv-parks 20)
+//   trace_scenario sampled <out.json>   options::stamp_every: a ping-pong of 1,000 round trips on
+//                                       one worker recorded with every hand-off stamped, then one
+//                                       in 8 (the summary's `stamped` counts both); then the
+//                                       scenario with stamp_every = 8 (the JSON checks as usual)
 //   trace_scenario env                  the scenario only: run with WEFT_TRACE=<path> in the
 //                                       environment, the library records and writes at exit
 //
@@ -140,6 +144,7 @@ int run_api(const char* path) {
   check(weft::trace::is_recording(), "recording after start");
   check(throws_weft_error([] { weft::trace::start(); }, weft::status::closed),
         "a second start throws weft::error(closed)");
+  check(weft::trace::is_recording(), "a refused second start leaves the first recording");
   scenario();
   std::ostringstream snap;
   const weft::trace::summary mid = weft::trace::snapshot(snap);
@@ -233,6 +238,65 @@ int run_inside(const char* path) {
   return failures == 0 ? 0 : 1;
 }
 
+/// Records `rounds` round trips between two tasks on one worker (each round trip: two direct
+/// hand-offs) with the given options; returns the summary.
+weft::trace::summary ping_pong_trace(const weft::trace::options& o, int rounds) {
+  weft::runtime rt({.workers = 1});
+  auto [ping_tx, ping_rx] = weft::make_chan<int>(0);
+  auto pong = weft::make_chan<int>(0);
+  auto echo = weft::spawn(rt, [tx = std::move(pong.tx), rx = std::move(ping_rx)]() mutable {
+    for (;;) {
+      weft::result<int> r = rx.recv();
+      if (!r) return;
+      (void)tx.send(*r);
+    }
+  });
+  weft::trace::summary s;
+  auto main_task = weft::spawn(rt, [&, tx = std::move(ping_tx)]() mutable {
+    weft::trace::start(o);
+    long back = 0;
+    for (int i = 0; i < rounds; ++i) {
+      (void)tx.send(i);
+      weft::result<int> r = pong.rx.recv();
+      back += r ? *r : -1'000'000;
+    }
+    std::ostringstream sink;
+    s = weft::trace::stop(sink);
+    tx.close();
+    return back == static_cast<long>(rounds) * (rounds - 1) / 2;
+  });
+  check(main_task.get().value(), "every round trip echoed");
+  check(static_cast<bool>(echo.get()), "the echo task ended");
+  return s;
+}
+
+int run_sampled(const char* path) {
+  check(throws_weft_error([] { weft::trace::start({.stamp_every = 0}); }, weft::status::failed),
+        "stamp_every = 0 throws weft::error(failed)");
+  check(!weft::trace::is_recording(), "a refused start records nothing");
+  constexpr int rounds = 1000;  // 2,000 direct hand-offs, well within one 16,384-record ring
+  const weft::trace::summary every = ping_pong_trace({}, rounds);
+  const weft::trace::summary sampled = ping_pong_trace({.stamp_every = 8}, rounds);
+  check(every.dropped == 0 && sampled.dropped == 0, "nothing dropped");
+  // Sampling drops clock readings, not events.
+  check(sampled.events == every.events, "the same events with and without sampled stamps");
+  // Every switch (2 per round trip): direct hand-offs, and a pass through the scheduler loop
+  // now and then (its fairness turns), which always reads the clock.
+  check(every.stamped >= 2 * rounds, "stamp_every = 1: every switch read the clock");
+  // One direct hand-off in 8, plus the loop's switch-ins (about 1 switch in 25 here).
+  check(sampled.stamped >= every.stamped / 8 && sampled.stamped <= every.stamped / 4,
+        "stamp_every = 8: one hand-off in 8 read the clock");
+  std::fprintf(stderr, "trace_scenario sampled: events %llu / %llu, stamped %llu / %llu\n",
+               static_cast<unsigned long long>(every.events), static_cast<unsigned long long>(sampled.events),
+               static_cast<unsigned long long>(every.stamped), static_cast<unsigned long long>(sampled.stamped));
+  weft::trace::start({.buffer_events = 1 << 16, .stamp_every = 8});
+  scenario();
+  const weft::trace::summary s = weft::trace::stop(std::string(path));
+  check(s.tasks >= 3 && s.dropped == 0, "the scenario recorded with sampled hand-off stamps");
+  check(s.stamped < s.events, "not every event of the scenario is stamped");
+  return failures == 0 ? 0 : 1;
+}
+
 int run_env() {
   check(weft::trace::is_recording(), "WEFT_TRACE started a trace at load time");
   scenario();
@@ -248,7 +312,8 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "resize") == 0) return run_resize(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "precise") == 0) return run_precise(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "inside") == 0) return run_inside(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "sampled") == 0) return run_sampled(argv[2]);
   if (argc >= 2 && std::strcmp(argv[1], "env") == 0) return run_env();
-  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|precise|resize|inside <out.json> | env\n");
+  std::fprintf(stderr, "usage: trace_scenario api|overflow|sched|precise|resize|inside|sampled <out.json> | env\n");
   return 2;
 }

@@ -20,6 +20,7 @@
 //                     changes it only under registry_mu).
 //   pending_wake_     the owner only (a reader never sees it: a wake-up still pending when a
 //                     trace is copied is not in that copy).
+//   stamp_every_, stamp_skip_   the owner (stamp_every_ set under registry_mu at registration).
 //   alive_, name_, os_tid_   under registry_mu.
 // Orderings:
 //   P1  owner: store the record's words (relaxed) then head_.store(i + 1, release)  ->  reader:
@@ -124,6 +125,11 @@ struct trace_ring {
   /// recording started inside that task). Owner only, under registry_mu; read by copy_out.
   const void* running_at_reset_ = nullptr;
   bool stamp_all_ = true;               // a worker: `precise_timestamps` (register_ring); others: true
+  /// A worker's sampled hand-off stamps (trace::options::stamp_every; trace_hooks.hpp): every
+  /// stamp_every_-th direct switch in a row reads the clock; stamp_skip_ = how many more to
+  /// leave unstamped before the next one that does. Owner only.
+  std::uint32_t stamp_every_ = 1;
+  std::uint32_t stamp_skip_ = 0;
   bool alive_ = true;                   // the owner thread has not exited
   int os_tid_ = 0;
   char name_[16] = {};  // the thread's name (pthread names fit 16 bytes with their NUL)
