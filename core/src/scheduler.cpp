@@ -36,7 +36,8 @@
 //       reading is never earlier than the park, and later by at most the direct hand-off chain
 //       that followed it (at most runnext_cap task runs) or the time until someone looked.
 //       Go's "waitsince" is stamped later still: at the next garbage collection. While a trace
-//       records, the park reads the clock itself: the hand-off record needs that reading anyway.
+//       records, the park reads the clock itself: the hand-off record needs that reading anyway
+//       (unless trace::options::stamp_every skips this hand-off's stamp: then lazily, as above).
 //   W1  nspinning_ counts workers with spinning_ == true, plus one for a worker a waker has
 //       popped from idle_ and not yet seen wake up (it takes over the count when it wakes).
 //   W2  nidle_ == idle_.size() whenever idle_mu_ is not held.

@@ -181,6 +181,13 @@ std::vector<trace_raw> unfold(const std::vector<trace_raw>& in, std::uint64_t ru
   return out;
 }
 
+/// A direct task-to-task switch records the next task's `run` before the previous task's
+/// switch-out (unfold): that switch-out, unstamped, happened at the run's instant.
+bool shares_instant(const trace_ring_copy& r, std::size_t j) {
+  return j > 0 && r.records[j].ts == 0 && is_stop(kind_of(r.records[j])) &&
+         kind_of(r.records[j - 1]) == trace_kind::run && r.records[j - 1].a != r.records[j].a;
+}
+
 /// Per ring: each record's time in ns since the session start, non-decreasing.
 std::vector<double> ring_times(const trace_ring_copy& r, const trace_copy& t) {
   const std::size_t n = r.records.size();
@@ -197,15 +204,22 @@ std::vector<double> ring_times(const trace_ring_copy& r, const trace_copy& t) {
       ++i;
       continue;
     }
-    // Unstamped records (prev, i) lie between stamped records prev and i (either may be absent).
+    // Unstamped records (prev, i) lie between stamped records prev and i (either may be absent),
+    // evenly: one slot each, except a switch-out that shares the instant of the switch-in just
+    // before it (an unfolded hand-off, fixed up below), so that unstamped hand-offs
+    // (options::stamp_every) split the time between their stamped neighbours evenly.
     const std::size_t first = prev == n ? 0 : prev + 1;
-    const std::size_t m = i - first;
-    if (m > 0) {
+    std::size_t m = 0;
+    for (std::size_t k = first; k < i; ++k) m += shares_instant(r, k) ? 0 : 1;
+    if (i > first) {
       const bool has_prev = prev != n, has_next = i < n;
       const double lo = has_prev ? stamped_ns(prev) : (has_next ? stamped_ns(i) - static_cast<double>(m + 1) : 0.0);
       const double hi = has_next ? stamped_ns(i) : lo + static_cast<double>(m + 1);
-      for (std::size_t k = 0; k < m; ++k)
-        out[first + k] = lo + (hi - lo) * static_cast<double>(k + 1) / static_cast<double>(m + 1);
+      std::size_t slot = 0;
+      for (std::size_t k = first; k < i; ++k) {
+        slot += shares_instant(r, k) ? 0 : 1;
+        out[k] = lo + (hi - lo) * static_cast<double>(slot) / static_cast<double>(m + 1);
+      }
     }
     if (i < n) out[i] = stamped_ns(i);
     prev = i;
@@ -214,11 +228,7 @@ std::vector<double> ring_times(const trace_ring_copy& r, const trace_copy& t) {
   for (std::size_t j = 0; j < n; ++j) {
     out[j] = std::max(out[j], 0.0);
     if (j > 0) out[j] = std::max(out[j], out[j - 1]);
-    // A direct task-to-task switch records the next task's `run` before the previous task's
-    // switch-out: that switch-out happened at the run's time.
-    if (j > 0 && r.records[j].ts == 0 && is_stop(kind_of(r.records[j])) &&
-        kind_of(r.records[j - 1]) == trace_kind::run && r.records[j - 1].a != r.records[j].a)
-      out[j] = out[j - 1];
+    if (shares_instant(r, j)) out[j] = out[j - 1];
   }
   return out;
 }
@@ -279,9 +289,11 @@ class task_pass {
   std::size_t tasks() const noexcept { return infos_.size(); }
 
  private:
+  static constexpr std::uint32_t no_ring = ~std::uint32_t{0};
   struct track {
     bool open = false;
     bool parked = false;
+    std::uint32_t run_ring = no_ring;  // the ring of the task's open `running` state, if any
     std::string name;
   };
 
@@ -302,6 +314,7 @@ class task_pass {
     if (tr.open) out_.event(tr.name, "task", "E", ts, pid_tasks, tid);
     tr.open = next != nullptr;
     tr.parked = parked;
+    tr.run_ring = no_ring;
     if (tr.open) {
       tr.name = next;
       out_.event(tr.name, "task", "B", ts, pid_tasks, tid);
@@ -339,18 +352,27 @@ class task_pass {
           pending_.erase(it);
         }
         transition(s, e.ts, "running", false);
+        tr.run_ring = e.ring;
         break;
       }
-      case trace_kind::stop_park: {
-        std::string name = "parked";
-        if (const auto* op = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(aux_of(r)))) {
-          name += std::string(": ") + op;
-          if (r.b != 0) name += " #" + std::to_string(chans_(r.b));
+      case trace_kind::stop_park:
+      case trace_kind::stop_yield:
+        // A switch-out happens on the ring of the task's switch-in. One from another ring ends
+        // an earlier run, placed after this one only because its time is interpolated (an
+        // unstamped switch-out; with options::stamp_every, a whole direct switch): stale, the
+        // task runs there now.
+        if (tr.run_ring != no_ring && tr.run_ring != e.ring) break;
+        if (k == trace_kind::stop_yield) {
+          transition(s, e.ts, "runnable (yield)", false);
+        } else {
+          std::string name = "parked";
+          if (const auto* op = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(aux_of(r)))) {
+            name += std::string(": ") + op;
+            if (r.b != 0) name += " #" + std::to_string(chans_(r.b));
+          }
+          transition(s, e.ts, name.c_str(), true);
         }
-        transition(s, e.ts, name.c_str(), true);
         break;
-      }
-      case trace_kind::stop_yield: transition(s, e.ts, "runnable (yield)", false); break;
       case trace_kind::stop_done:
         transition(s, e.ts, nullptr, false);
         live_.erase(r.a);

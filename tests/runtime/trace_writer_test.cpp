@@ -43,6 +43,24 @@ std::string write(std::vector<trace_raw> recs, std::uint64_t running_before = 0)
   return os.str();
 }
 
+/// Several rings, each record's ts as given (0: unstamped; stamped ones must be odd).
+std::string write_rings(std::vector<std::vector<trace_raw>> rings) {
+  weft::detail::trace_copy c;
+  c.tsc_start = 0;
+  c.ns_per_tick = 1.0;
+  int tid = 1;
+  for (auto& recs : rings) {
+    weft::detail::trace_ring_copy r;
+    r.name = "weft-w" + std::to_string(tid - 1);
+    r.os_tid = tid++;
+    r.records = std::move(recs);
+    c.rings.push_back(std::move(r));
+  }
+  std::ostringstream os;
+  (void)weft::detail::write_trace_json(c, os);
+  return os.str();
+}
+
 std::size_t count(const std::string& s, const std::string& what) {
   std::size_t n = 0;
   for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
@@ -151,6 +169,44 @@ TEST(TraceWriter, TryAndSelectFlagsNameTheOperation) {
   EXPECT_EQ(count(json, "\"name\":\"select_recv chan#1\""), 1u) << json;
   EXPECT_EQ(count(json, "\"name\":\"select_send chan#1\""), 1u) << json;
   EXPECT_EQ(count(json, "\"name\":\"wake task 2\""), 1u) << json;
+}
+
+// options::stamp_every: direct switches between two stamped ones carry no clock reading and
+// are placed evenly between them; the worker's run slices follow.
+TEST(TraceWriter, UnstampedHandoffsArePlacedEvenlyBetweenTheirStampedNeighbours) {
+  const std::string json = write_rings({{
+      {1001, meta(trace_kind::run), task_a, 0},
+      {0, meta(trace_kind::handoff, op(recv_op)), task_b, chan_x},     // at 1,011 ns
+      {0, meta(trace_kind::handoff, op(send_op)), task_a, chan_y},     // at 1,021 ns
+      {1031, meta(trace_kind::handoff, op(recv_op)), task_b, chan_x},  // stamped
+  }});
+  const std::string b_runs = "\"name\":\"task 2\",\"cat\":\"task\",\"ph\":\"B\",\"ts\":";
+  EXPECT_NE(json.find(b_runs + "1.011,"), std::string::npos) << json;
+  EXPECT_NE(json.find(b_runs + "1.031,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"name\":\"task 1\",\"cat\":\"task\",\"ph\":\"B\",\"ts\":1.021,"), std::string::npos)
+      << json;
+  // Each unstamped hand-off still parks the task that ran: a twice on recv x, b once on send y.
+  EXPECT_EQ(count(json, "\"name\":\"parked: recv #1\",\"cat\":\"task\",\"ph\":\"B\""), 2u) << json;
+  EXPECT_EQ(count(json, "\"name\":\"parked: send #2\",\"cat\":\"task\",\"ph\":\"B\""), 1u) << json;
+}
+
+// A task parks on worker 0 by an unstamped direct switch whose interpolated time (1,501 ns) falls
+// after the task's next switch-in on worker 1 (1,201 ns): the task track must not show it
+// parked while it runs on worker 1.
+TEST(TraceWriter, AnInterpolatedParkOnAnotherWorkerDoesNotParkARunningTask) {
+  const std::string json = write_rings({
+      {
+          {1001, meta(trace_kind::run), task_a, 0},
+          {0, meta(trace_kind::handoff, op(recv_op)), task_b, chan_x},  // a parks: placed at 1,501
+          {2001, meta(trace_kind::idle_begin), 0x1, 0},
+      },
+      {
+          {1201, meta(trace_kind::run), task_a, 0},  // a runs on worker 1 (it parked before 1,201)
+          {1801, meta(trace_kind::idle_begin), 0x2, 0},
+      },
+  });
+  EXPECT_EQ(count(json, "\"name\":\"parked: recv #1\",\"cat\":\"task\""), 0u) << json;
+  EXPECT_EQ(count(json, "\"name\":\"running\",\"cat\":\"task\",\"ph\":\"B\""), 3u) << json;  // a twice, b
 }
 
 }  // namespace

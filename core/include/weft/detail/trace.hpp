@@ -20,7 +20,8 @@
 //     precise_timestamps: then each wake-up is a stamped record of its own);
 //   - a direct task-to-task switch (the parking task hands the worker to the task it woke) is
 //     one `handoff` record: the previous task's switch-out to park and the next one's switch-in
-//     (one instant, one stamp).
+//     (one instant, one stamp; with trace::options::stamp_every > 1, only one hand-off in k is
+//     stamped, the others are placed between their stamped neighbours).
 // On W5 (green ping-pong) this is 6 records per round trip instead of 10.
 #pragma once
 
@@ -47,7 +48,8 @@ enum class trace_kind : std::uint8_t {
   idle_begin,    ///< a worker is about to sleep (no task anywhere) (stamped)
   idle_end,      ///< ... and woke (stamped)
   handoff,       ///< the running task parked (aux: its op, b: its object) and switched straight
-                 ///< into task a (stamped); the parking task is the ring's running one
+                 ///< into task a (stamped, or one in k: options::stamp_every); the parking
+                 ///< task is the ring's running one
 };
 inline constexpr unsigned trace_kind_count = 15;  // one past the last kind
 inline constexpr std::uint64_t trace_try_bit = 1u << 8;     ///< in a send/recv status: try_*
