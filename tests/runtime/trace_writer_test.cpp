@@ -25,40 +25,31 @@ std::uint64_t meta(trace_kind k, std::uint64_t aux = 0) { return static_cast<std
 std::uint64_t status_bits(weft::status s) { return static_cast<std::uint64_t>(s); }
 std::uint64_t op(const char* name) { return reinterpret_cast<std::uintptr_t>(name); }
 
-/// Stamped records get ts = 2 * i + 1 (odd: stamped, increasing); unstamped ones keep 0.
-std::string write(std::vector<trace_raw> recs, std::uint64_t running_before = 0) {
+/// Several rings (worker i: "weft-w<i>"), each record's ts as given (0: unstamped; stamped
+/// ones must be odd); ring 0's task running before its first record: running_before.
+std::string write_rings(std::vector<std::vector<trace_raw>> rings, std::uint64_t running_before = 0) {
   weft::detail::trace_copy c;
   c.tsc_start = 0;
   c.ns_per_tick = 1.0;
-  for (std::size_t i = 0; i < recs.size(); ++i)
-    if (recs[i].ts != 0) recs[i].ts = 1000 + 2 * i + 1;
-  weft::detail::trace_ring_copy r;
-  r.name = "weft-w0";
-  r.os_tid = 1;
-  r.records = std::move(recs);
-  r.running = running_before;
-  c.rings.push_back(std::move(r));
-  std::ostringstream os;
-  (void)weft::detail::write_trace_json(c, os);
-  return os.str();
-}
-
-/// Several rings, each record's ts as given (0: unstamped; stamped ones must be odd).
-std::string write_rings(std::vector<std::vector<trace_raw>> rings) {
-  weft::detail::trace_copy c;
-  c.tsc_start = 0;
-  c.ns_per_tick = 1.0;
-  int tid = 1;
-  for (auto& recs : rings) {
+  for (std::size_t i = 0; i < rings.size(); ++i) {
     weft::detail::trace_ring_copy r;
-    r.name = "weft-w" + std::to_string(tid - 1);
-    r.os_tid = tid++;
-    r.records = std::move(recs);
+    r.name = "weft-w" + std::to_string(i);
+    r.os_tid = static_cast<int>(i) + 1;
+    r.records = std::move(rings[i]);
+    r.running = i == 0 ? running_before : 0;
     c.rings.push_back(std::move(r));
   }
   std::ostringstream os;
   (void)weft::detail::write_trace_json(c, os);
   return os.str();
+}
+
+/// One ring; stamped records get ts = 1000 + 2 * i + 1 (odd: stamped, increasing); unstamped
+/// ones keep 0.
+std::string write(std::vector<trace_raw> recs, std::uint64_t running_before = 0) {
+  for (std::size_t i = 0; i < recs.size(); ++i)
+    if (recs[i].ts != 0) recs[i].ts = 1000 + 2 * i + 1;
+  return write_rings({std::move(recs)}, running_before);
 }
 
 std::size_t count(const std::string& s, const std::string& what) {

@@ -62,10 +62,11 @@ struct options {
   /// between their stamped neighbours: their order on the thread stays exact, their times do
   /// not, and a slice between two direct switches may show shorter or longer than it was (by
   /// at most the time between the two stamps around it). Switches from the scheduler loop,
-  /// spawns, idle and actor handler events are always stamped. A clock read costs 10-20 ns on x86-64 VMs, a hand-off chain's hop ~70 ns: on W5
-  /// (green ping-pong, Intel VM) stamp_every = 8 takes recording from about +30-40% to +20%,
-  /// and with channel_events = false to about +13% (docs/trace.md, "Session 12").
-  /// summary::stamped says how many records read the clock.
+  /// spawns, idle and actor handler events are always stamped. A clock read costs 10-20 ns on
+  /// x86-64 VMs, a hand-off chain's hop ~70 ns: on W5 (green ping-pong, Intel VM)
+  /// stamp_every = 8 takes recording from about +30-40% to +20%, and with
+  /// channel_events = false to about +13% (docs/trace.md, "Session 12"). summary::stamped says
+  /// how many records read the clock.
   std::uint32_t stamp_every = 1;
 };
 
