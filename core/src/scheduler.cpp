@@ -43,18 +43,29 @@
 //   W2  nidle_ == idle_.size() whenever idle_mu_ is not held.
 // Protocol:
 //   Parking a task (I3): the task sets reason_ = park and switches out; its worker, after the
-//     switch returned, CASes the parker word empty -> parked. A token that arrived meanwhile
-//     (word == notified) makes the CAS fail and the worker runs the task again at once.
-//   Waking a task (I2): unpark_task exchanges the word to notified; if it was `parked`, the
-//     waker owns the wake-up and enqueues the task (run-next slot of the waker's worker, or the
-//     global queue). A due timer CASes parked -> empty for the same ownership.
+//     switch returned, CASes the parker word empty -> parked (no deadline) or parked_timed (a
+//     deadline: a timer entry is added). A token that arrived meanwhile (word == notified)
+//     makes the CAS fail and the worker runs the task again at once.
+//   Waking a task (I2): unpark_task first looks at the word. `parked` (no deadline): nobody but
+//     this waker may write the word until the task runs again -- the task is switched out and
+//     finalised, no timer may take a `parked` word (timers only CAS parked_timed, so a stale
+//     entry of an earlier timed park cannot either), and no other unpark is in flight (parker
+//     I3: the task's previous wait ended only after its waker's unpark returned, and this wait
+//     has one waker) -- so the waker takes it with a plain store of `empty` and enqueues the
+//     task: no locked instruction on the hand-off's critical path (W5). Otherwise (the owner is
+//     still switching out, or parked with a deadline, which its timer may take) it exchanges
+//     the word to notified; if it was parked or parked_timed, the waker owns the wake-up and
+//     enqueues the task (run-next slot of the waker's worker, or the global queue). A due timer
+//     CASes parked_timed -> empty for the same ownership.
 //   Waking a worker: whoever publishes work calls wake_one_if_needed(); a worker going idle
 //     registers in idle_ (nidle_ += 1) and then re-checks every queue before it sleeps.
 // Orderings:
-//   P1  finalise_park's CAS empty->parked (release) -> unpark_task's exchange / the timer's CAS
-//       (acquire): the switched-out fiber (task::ctx_) is visible to the waker that enqueues it.
+//   P1  finalise_park's CAS empty->parked/parked_timed (release) -> unpark_task's load or
+//       exchange / the timer's CAS (acquire): the switched-out fiber (task::ctx_) is visible to
+//       the waker that enqueues it.
 //   P2  unpark_task's exchange(notified) (release) -> park_task_until's exchange(empty)
 //       (acquire): the waker's writes before unpark are visible to the woken task (parker P1).
+//       A plain-store wake leaves no token: the run queue's hand-off (P4) publishes them instead.
 //   P3  Wake protocol, all seq_cst: [publish work (run_queue tail store, or inject_count_ RMW);
 //       load nidle_; load nspinning_] vs [nidle_ RMW; load the queues]. Each side stores then
 //       loads; with acquire/release both could miss the other and a task would sit in a queue
@@ -322,7 +333,10 @@ void fire_timer(worker* w, const timer_heap<task>::entry& e) noexcept {
   task* t = e.task_;
   // relaxed: a stale sequence only means a spurious wake-up, which the task absorbs.
   if (t->park_seq_.load(std::memory_order_relaxed) != e.seq_) return;
-  auto expected = parker::state::parked;
+  // Only a park with a deadline is a timer's to take: a stale entry (its park ended, the task
+  // parked again) whose sequence check raced with that new park finds `parked` and leaves it
+  // to the waker's plain store (Waking a task).
+  auto expected = parker::state::parked_timed;
   // acq_rel: acquire pairs with finalise_park's release (P1); release keeps the word's history
   // ordered for the task's own exchange.
   if (!t->parker_.state_.compare_exchange_strong(expected, parker::state::empty, std::memory_order_acq_rel,
@@ -558,7 +572,8 @@ void add_timer(worker* w, time_point deadline, task* t, std::uint64_t seq) noexc
   auto expected = parker::state::empty;
   // acq_rel: release publishes the switched-out fiber to the waker (P1, I3); acquire on failure
   // takes the token's writes (the task consumes the token itself when it runs).
-  if (t->parker_.state_.compare_exchange_strong(expected, parker::state::parked, std::memory_order_acq_rel,
+  const auto parked = deadline != no_deadline ? parker::state::parked_timed : parker::state::parked;
+  if (t->parker_.state_.compare_exchange_strong(expected, parked, std::memory_order_acq_rel,
                                                  std::memory_order_acquire)) {
     if (deadline != no_deadline) add_timer(w, deadline, t, seq);
     return nullptr;  // t now belongs to whoever wakes it: do not touch it
@@ -1108,10 +1123,20 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
 }
 
 void unpark_task(parker& p) noexcept {
+  // acquire: pairs with finalise_park's CAS (P1) so the fiber we enqueue is completely switched
+  // out. Seeing `parked`, this waker is the only writer of the word until the task runs again
+  // ("Waking a task"): a plain store takes the wake-up.
+  if (p.state_.load(std::memory_order_acquire) == parker::state::parked) {
+    // relaxed: nobody else writes the word now; the task reads it only after the run queue's
+    // hand-off (P4), and the next finalise_park's CAS reads the latest value anyway.
+    p.state_.store(parker::state::empty, std::memory_order_relaxed);
+    make_runnable(p.owner_task());
+    return;
+  }
   // acq_rel: release publishes the waker's writes to the task (P2); acquire pairs with
   // finalise_park's CAS (P1) so the fiber we enqueue is completely switched out.
-  if (p.state_.exchange(parker::state::notified, std::memory_order_acq_rel) == parker::state::parked)
-    make_runnable(p.owner_task());
+  const parker::state old = p.state_.exchange(parker::state::notified, std::memory_order_acq_rel);
+  if (old == parker::state::parked || old == parker::state::parked_timed) make_runnable(p.owner_task());
 }
 
 void task_yield(task* t) noexcept {

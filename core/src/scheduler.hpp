@@ -3,14 +3,15 @@
 //
 // Invariants:
 //   I1  A task object is never freed while its runtime lives: tasks are pooled (per-worker free
-//       lists over a shared pool), so a late unpark_task() on a finished or reused task touches a
-//       live parker and at worst leaves a stale token (the next park returns spuriously).
-//   I2  task::state_ == parked iff the task's parker word is `parked` or a waker/timer has just
-//       moved it off `parked` and is about to make the task runnable; only the one that moved
-//       the parker word off `parked` makes the task runnable (exactly one enqueue per park).
-//   I3  A task's fiber is switched out completely before its parker word becomes `parked`: only
-//       code that runs after the switch away from it returned publishes `parked` (its worker's
-//       scheduler loop, or the task it switched directly to: scheduler.cpp D2).
+//       lists over a shared pool), so a pointer to a task's parker never dangles. (No unpark
+//       arrives late for a task: parker I3; the plain-store wake in scheduler.cpp depends on it.)
+//   I2  task::state_ == parked iff the task's parker word is `parked` / `parked_timed` or a
+//       waker/timer has just moved it off that and is about to make the task runnable; only the
+//       one that moved the parker word off it makes the task runnable (exactly one enqueue per
+//       park).
+//   I3  A task's fiber is switched out completely before its parker word becomes `parked`
+//       (`parked_timed`): only code that runs after the switch away from it returned publishes
+//       it (its worker's scheduler loop, or the task it switched directly to: scheduler.cpp D2).
 //   I4  runtime_impl::live_ counts tasks between prepare_task and the end of their closure.
 //   I5  No thread touches a runtime_impl after ~runtime deleted it: workers are joined first, and
 //       a thread in inject() is counted in injecting_ from before its enqueue to its last access.

@@ -640,4 +640,52 @@ TEST(Stress, TimersAcrossWorkersWithWakeupsRacingDeadlines) {
   EXPECT_EQ(total, n);
 }
 
+TEST(Stress, UntimedWakesRaceStaleTimersOfEarlierTimedParks) {
+  // Each receiver alternates a short timed receive (woken early or timed out; an early wake
+  // leaves its timer entry behind, to fire soon as a stale entry) with a receive without
+  // deadline, which the sender wakes with the plain-store wake (scheduler.cpp, "Waking a task").
+  // A stale entry must never take an untimed park: the task would be enqueued twice and run on
+  // two workers at once. Senders are tasks (on either worker) and one OS thread. Checked: every
+  // value arrives exactly once, and every task ends.
+  weft::runtime rt(with_workers(2));
+  const int per_sender = static_cast<int>(weft::test::scale(60'000));
+  constexpr int task_senders = 3, receivers = 4;
+  constexpr int senders = task_senders + 1;
+  auto c = weft::make_chan<int>(0);
+  std::vector<weft::future<std::vector<int>>> rs;
+  for (int i = 0; i < receivers; ++i)
+    rs.push_back(weft::spawn(rt, [rx = c.rx]() mutable {
+      std::vector<int> got;
+      for (std::uint32_t k = 0;; ++k) {
+        auto r = (k & 1) == 0 ? rx.recv_for(std::chrono::microseconds(5 + k % 23)) : rx.recv();
+        if (r) got.push_back(*r);
+        else if (r.code() == weft::status::closed) return got;
+      }
+    }));
+  auto send_range = [per_sender](weft::sender<int> tx, int s) {
+    for (int i = 0; i < per_sender; ++i) {
+      if (tx.send(s * per_sender + i) != weft::status::ok) return false;
+      if (i % 64 == 0) weft::yield();
+    }
+    return true;
+  };
+  std::vector<weft::future<bool>> ss;
+  for (int s = 0; s < task_senders; ++s) ss.push_back(weft::spawn(rt, [=] { return send_range(c.tx, s); }));
+  const bool thread_sent = send_range(c.tx, task_senders);
+  for (auto& f : ss) EXPECT_TRUE(*f.get());
+  EXPECT_TRUE(thread_sent);
+  c.tx.close();
+  std::vector<int> seen(static_cast<std::size_t>(senders * per_sender), 0);
+  for (auto& f : rs) {
+    auto got = f.get();
+    ASSERT_TRUE(got);
+    for (int v : *got) {
+      ASSERT_GE(v, 0);
+      ASSERT_LT(v, senders * per_sender);
+      ++seen[static_cast<std::size_t>(v)];
+    }
+  }
+  for (std::size_t v = 0; v < seen.size(); ++v) ASSERT_EQ(seen[v], 1) << "value " << v;
+}
+
 }  // namespace

@@ -19,7 +19,14 @@
 //
 // Invariants:
 //   I1  state_ is `notified` iff a token is available (set by unpark, not yet consumed).
-//   I2  state_ is `parked` only while the owner is inside park_until and may be asleep.
+//   I2  state_ is `parked` (or, task parkers only, `parked_timed`) only while the owner is inside
+//       park_until and may be asleep.
+//   I3  Task parkers: at most one unpark() is in flight at a time, and the owner leaves the wait
+//       it was issued for only after it returned. Both callers keep this: waiter::wake() stores
+//       released_ after unpark() and the woken owner waits for released_ (waiter.hpp I2);
+//       wait_list::wake() stores `released` after unpark() (sync_wait_list.hpp I2). The
+//       runtime's plain-store wake of a task parked without deadline relies on it
+//       (core/src/scheduler.cpp, "Waking a task").
 // Protocol:
 //   state_  unpark(): exchange(notified) by any thread; park_until(): CAS/exchange by the owner only.
 // Orderings:
@@ -56,8 +63,10 @@ void unpark_task(parker& p) noexcept;
 class parker {
  public:
   /// The token word. `empty`: no token, owner not asleep; `notified`: a token is waiting;
-  /// `parked`: the owner is (about to be) asleep and the waker must wake it explicitly.
-  enum class state : std::uint32_t { empty = 0, notified = 1, parked = 2 };
+  /// `parked`: the owner is (about to be) asleep and the waker must wake it explicitly;
+  /// `parked_timed` (task parkers only): parked with a deadline, so its worker's timer may wake
+  /// it too (only this state is the timer's to take).
+  enum class state : std::uint32_t { empty = 0, notified = 1, parked = 2, parked_timed = 3 };
 
   explicit parker(task* owner = nullptr) noexcept : task_(owner) {}
   parker(const parker&) = delete;
