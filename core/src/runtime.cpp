@@ -38,21 +38,6 @@ void futex_wait_word(std::atomic<std::uint32_t>* word, std::uint32_t expected,
           nullptr, 0);
 }
 
-void set_blocking(task* t, const char* op, const void* object, const char* name) noexcept {
-  // relaxed (all four): diagnostic snapshot fields; nothing is published through them.
-  t->op_.store(op, std::memory_order_relaxed);
-  t->object_.store(object, std::memory_order_relaxed);
-  t->object_name_.store(name, std::memory_order_relaxed);
-  t->since_ticks_.store(0, std::memory_order_relaxed);
-  t->on_chan_.store(false, std::memory_order_relaxed);
-}
-
-void clear_blocking(task* t) noexcept {
-  // relaxed: as in set_blocking.
-  t->op_.store(nullptr, std::memory_order_relaxed);
-  t->since_ticks_.store(0, std::memory_order_relaxed);  // relaxed: as above
-}
-
 /// Every parked task of rt (dump_blocked's lines).
 std::vector<task_snapshot> collect_blocked(runtime_impl* rt, const park_clock& pc) {
   std::vector<task_snapshot> out;
@@ -67,31 +52,21 @@ std::vector<task_snapshot> collect_blocked(runtime_impl* rt, const park_clock& p
 }  // namespace
 
 void note_blocking(const char* op, const void* object, const char* object_name) noexcept {
-  task* t = current_task_tls;
-  if (t != nullptr) set_blocking(t, op, object, object_name);
+  (void)note_blocking_inline(op, object, object_name);
 }
 
 void note_blocking_chan(const char* op, const void* object, const char* name, std::size_t capacity,
                         std::size_t size) noexcept {
-  task* t = current_task_tls;
-  if (t == nullptr) return;
-  set_blocking(t, op, object, name);
-  // relaxed (all three): diagnostic snapshot fields, as in set_blocking.
-  t->chan_cap_.store(capacity, std::memory_order_relaxed);
-  t->chan_size_.store(size, std::memory_order_relaxed);
-  t->on_chan_.store(true, std::memory_order_relaxed);
+  (void)note_blocking_chan_inline(op, object, name, capacity, size);
 }
 
 const char* noted_blocking() noexcept {
-  task* t = current_task_tls;
+  task_note* n = current_note_tls;
   // relaxed: only the calling task writes its own op_.
-  return t != nullptr ? t->op_.load(std::memory_order_relaxed) : nullptr;
+  return n != nullptr ? n->op_.load(std::memory_order_relaxed) : nullptr;
 }
 
-void note_unblocked() noexcept {
-  task* t = current_task_tls;
-  if (t != nullptr) clear_blocking(t);
-}
+void note_unblocked() noexcept { note_unblocked(current_note_tls); }
 
 void actors_live_add(std::ptrdiff_t delta) noexcept {
   // relaxed: a statistic; nothing is published through it.
@@ -178,9 +153,9 @@ void sleep_until(time_point deadline) noexcept {
     while (clock::now() < deadline) p.park_until(deadline);
     return;
   }
-  set_blocking(t, "sleep", nullptr, nullptr);
+  note_blocking_inline("sleep", nullptr);
   while (clock::now() < deadline) park_task_until(t->parker_, deadline);
-  clear_blocking(t);  // `t`, not the thread_local: we may have moved to another worker
+  note_unblocked(t);  // `t`, not the thread_local: we may have moved to another worker
 }
 
 }  // namespace detail

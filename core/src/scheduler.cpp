@@ -99,6 +99,7 @@ namespace weft::detail {
 // always works; a shared object that contains weft and is loaded with dlopen needs about 200
 // bytes of glibc's spare static TLS (512 by default, shared with other such libraries).
 constinit thread_local task* current_task_tls [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local task_note* current_note_tls [[gnu::tls_model("initial-exec")]] = nullptr;
 constinit thread_local std::uint64_t leak_scope_tls [[gnu::tls_model("initial-exec")]] = 0;
 
 namespace {
@@ -655,6 +656,7 @@ void requeue_yielded(worker* w, task* t) noexcept {
 [[gnu::noinline, gnu::cold]] void prepare_switch_in_rare(worker* w, task* t, bool trace_run) noexcept {
   if (!t->ctx_) start_fiber(t);
   current_task_tls = t;
+  current_note_tls = t;
   if (trace_run) WEFT_TRACE_W(w, run, t, 0, 0, true);
 }
 
@@ -671,6 +673,7 @@ void requeue_yielded(worker* w, task* t) noexcept {
     return;
   }
   current_task_tls = t;
+  current_note_tls = t;
 }
 
 /// complete_switch_out's rare part: a park while a trace records, a yield, a task's end.
@@ -717,6 +720,7 @@ task* run_task(worker* w, task* t) noexcept {
   switch_fiber(c, w->side_, t->side_);
   task* back = current_task_tls;
   current_task_tls = nullptr;
+  current_note_tls = nullptr;
   move_into_empty(back->ctx_, c);
   return complete_switch_out(w, back);
 }

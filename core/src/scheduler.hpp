@@ -36,6 +36,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <weft/detail/blocking_info.hpp>
 #include <weft/detail/fiber_switch.hpp>
 #include <weft/detail/parker.hpp>
 #include <weft/detail/platform.hpp>
@@ -67,7 +68,9 @@ enum class task_state : std::uint8_t {
   parked,    ///< blocked: counted in tasks_blocked, listed by dump_blocked (I2)
 };
 
-struct task {
+// The note (blocking_info.hpp: op_, object_, object_name_, since_ticks_, chan_cap_, chan_size_,
+// on_chan_) is a base, so that channel code reaches it through current_note_tls.
+struct task : task_note {
   explicit task(runtime_impl* rt) noexcept : parker_(this), rt_(rt) {}
   task(const task&) = delete;
   task& operator=(const task&) = delete;
@@ -99,22 +102,12 @@ struct task {
   // which park_task_until() absorbs (it re-checks its deadline).
   std::atomic<std::uint64_t> park_seq_{0};
   std::atomic<task_state> state_{task_state::free};
-  // Observability (relaxed: diagnostic snapshots; nothing is published through them). The
-  // one-byte and four-byte fields sit together after state_, so they fill one word.
-  std::atomic<bool> on_chan_{false};          // op_ is on a channel: chan_cap_/chan_size_ hold
+  // Observability (relaxed: diagnostic snapshots; nothing is published through them); the
+  // blocking note itself is the task_note base. The one-byte and four-byte fields sit together
+  // after state_, so they fill one word.
   std::atomic<bool> timed_park_{false};       // the current park has a deadline (a timer pending)
   std::atomic<std::uint32_t> spawn_line_{0};
-  std::atomic<const char*> op_{nullptr};
-  std::atomic<const void*> object_{nullptr};
-  std::atomic<const char*> object_name_{nullptr};
-  // "Blocked since" of op_: park_clock ticks at its first park; 0: none; since_pending | token:
-  // parked, not stamped yet (scheduler.cpp S1). mutable: an observer that finds it pending
-  // stamps it (since_ticks_of).
-  mutable std::atomic<std::uint64_t> since_ticks_{0};
   std::atomic<const char*> spawn_file_{nullptr};
-  // For channel dumps, leak_check and the watchdog (observe.cpp), as above.
-  std::atomic<std::size_t> chan_cap_{0};      // that channel's capacity
-  std::atomic<std::size_t> chan_size_{0};     // its size when the wait began
   std::atomic<std::uint64_t> scope_{0};       // leak_check scope, inherited from the spawner
 
   // A small closure lives here (task.hpp: why not on the stack). Last: only spawn and the task's

@@ -105,6 +105,35 @@ TEST(BlockingNotes, FutureGetShowsTheFutureChannel) {
   EXPECT_EQ(*f.get(), 5);
 }
 
+TEST(BlockingNotes, AChannelOpsNoteEndsWithItEvenAfterResumingOnAnotherWorker) {
+  // The channel note is written and cleared through the task's own note, not the thread's: a
+  // task that parked in recv and resumed (on either worker) must leave no "recv" behind, or the
+  // wait_group wait that follows would keep the stale label (it labels only an unlabelled task).
+  weft::runtime rt(workers(2));
+  auto c = weft::make_chan<int>(0, "ticks");
+  constexpr int rounds = 20;
+  std::vector<weft::wait_group> wgs(rounds);
+  for (auto& wg : wgs) wg.add(1);
+  auto f = weft::spawn(rt, [rx = c.rx, &wgs]() mutable {
+    int sum = 0;
+    for (auto& wg : wgs) {
+      sum += weft::test::or_minus_one(rx.recv());
+      wg.wait();
+    }
+    return sum;
+  });
+  for (int i = 0; i < rounds; ++i) {
+    const std::string d0 = wait_for_dump(rt, "(\"ticks\")");
+    ASSERT_NE(d0.find("\nrecv"), std::string::npos) << d0;
+    ASSERT_EQ(c.tx.send(1), weft::status::ok);
+    const std::string d = wait_for_dump(rt, "\nwait_group.wait");
+    ASSERT_NE(d.find("\nwait_group.wait"), std::string::npos) << "round " << i << d;
+    EXPECT_EQ(d.find("\nrecv"), std::string::npos) << "round " << i << d;
+    wgs[static_cast<std::size_t>(i)].done();
+  }
+  EXPECT_EQ(*f.get(), rounds);
+}
+
 TEST(BlockingNotes, WaitGroupGroupAndOnceValueWaitsAreLabelled) {
   weft::runtime rt(workers(2));
   weft::wait_group wg;

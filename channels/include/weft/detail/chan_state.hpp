@@ -142,17 +142,18 @@ std::size_t do_size(const chan_state<T>* s) noexcept;  // chan.hpp
 /// capacity and size (once per blocking operation, before the first park).
 class blocking_note {
  public:
-  blocking_note(const char* op, const void* object) noexcept { note_blocking(op, object); }
+  blocking_note(const char* op, const void* object) noexcept : n_(note_blocking_inline(op, object)) {}
   template <class T>
-  blocking_note(const char* op, const chan_state<T>* c) noexcept {
-    if (c->kind() == flavor::rendezvous)  // capacity and size are always 0: skip two calls
-      note_blocking_chan(op, c, c->name(), 0, 0);
-    else
-      note_blocking_chan(op, c, c->name(), do_capacity(c), do_size(c));
-  }
-  ~blocking_note() { note_unblocked(); }
+  blocking_note(const char* op, const chan_state<T>* c) noexcept
+      : n_(c->kind() == flavor::rendezvous  // capacity and size are always 0: skip two calls
+               ? note_blocking_chan_inline(op, c, c->name(), 0, 0)
+               : note_blocking_chan_inline(op, c, c->name(), do_capacity(c), do_size(c))) {}
+  ~blocking_note() { note_unblocked(n_); }
   blocking_note(const blocking_note&) = delete;
   blocking_note& operator=(const blocking_note&) = delete;
+
+ private:
+  task_note* const n_;  // the calling task's note (nullptr: a plain thread), valid across parks
 };
 
 /// Spins before registering (ring flavors only: they can make progress without a partner

@@ -8,9 +8,73 @@
 //   detail::note_unblocked();
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace weft::detail {
+
+/// What a task is blocked on: the fields note_blocking() writes. A base of the runtime's task
+/// object (core/src/scheduler.hpp), reachable through current_note_tls, so that a channel
+/// operation's note is a few inline stores (chan_state.hpp blocking_note) instead of two calls
+/// into the runtime per blocking operation (those cost W5 ~10 ns per round trip: bench/RESULTS.md
+/// session 13). Written only by the task itself; relaxed everywhere: observers read diagnostic
+/// snapshots, nothing is published through them.
+struct task_note {
+  std::atomic<const char*> op_{nullptr};
+  std::atomic<const void*> object_{nullptr};
+  std::atomic<const char*> object_name_{nullptr};
+  // "Blocked since" of op_: park_clock ticks at its first park; 0: none; since_pending | token:
+  // parked, not stamped yet (scheduler.cpp S1). mutable: an observer that finds it pending
+  // stamps it (since_ticks_of).
+  mutable std::atomic<std::uint64_t> since_ticks_{0};
+  // For channel dumps, leak_check and the watchdog (observe.cpp).
+  std::atomic<std::size_t> chan_cap_{0};   // that channel's capacity
+  std::atomic<std::size_t> chan_size_{0};  // its size when the wait began
+  std::atomic<bool> on_chan_{false};       // op_ is on a channel: chan_cap_/chan_size_ hold
+};
+
+/// The running task's note; nullptr on a plain OS thread (also in a worker's scheduler loop).
+/// Written only by the runtime, together with current_task_tls, at every switch into a task.
+extern constinit thread_local task_note* current_note_tls [[gnu::tls_model("initial-exec")]];
+
+/// note_blocking(), inline: records the operation in the calling task's note and returns it
+/// (nullptr: not in a task), for note_unblocked(n).
+inline task_note* note_blocking_inline(const char* op, const void* object, const char* name = nullptr) noexcept {
+  task_note* n = current_note_tls;
+  if (n == nullptr) return nullptr;
+  // relaxed (all): diagnostic snapshot fields (task_note).
+  n->op_.store(op, std::memory_order_relaxed);
+  n->object_.store(object, std::memory_order_relaxed);
+  n->object_name_.store(name, std::memory_order_relaxed);
+  n->since_ticks_.store(0, std::memory_order_relaxed);
+  n->on_chan_.store(false, std::memory_order_relaxed);
+  return n;
+}
+/// note_blocking_chan(), inline: records the operation in the calling task's note and returns
+/// it (nullptr: not in a task, nothing recorded), for note_unblocked(n) when the wait is over.
+/// The returned pointer stays valid across parks (the task may resume on another thread).
+inline task_note* note_blocking_chan_inline(const char* op, const void* object, const char* name,
+                                            std::size_t capacity, std::size_t size) noexcept {
+  task_note* n = current_note_tls;
+  if (n == nullptr) return nullptr;
+  // relaxed (all): diagnostic snapshot fields (task_note).
+  n->op_.store(op, std::memory_order_relaxed);
+  n->object_.store(object, std::memory_order_relaxed);
+  n->object_name_.store(name, std::memory_order_relaxed);
+  n->since_ticks_.store(0, std::memory_order_relaxed);
+  n->chan_cap_.store(capacity, std::memory_order_relaxed);
+  n->chan_size_.store(size, std::memory_order_relaxed);
+  n->on_chan_.store(true, std::memory_order_relaxed);
+  return n;
+}
+/// note_unblocked() for a note that note_blocking_chan_inline() returned (nullptr: nothing).
+inline void note_unblocked(task_note* n) noexcept {
+  if (n == nullptr) return;
+  // relaxed (both): as above.
+  n->op_.store(nullptr, std::memory_order_relaxed);
+  n->since_ticks_.store(0, std::memory_order_relaxed);
+}
 
 /// Records, in the calling task, the operation (`"recv"`, `"send"`, `"select"`, `"sleep"`, ...,
 /// a string literal) and the object it is about to block on (a channel's shared state, or null),
