@@ -32,6 +32,16 @@ struct task_note {
   std::atomic<std::size_t> chan_cap_{0};   // that channel's capacity
   std::atomic<std::size_t> chan_size_{0};  // its size when the wait began
   std::atomic<bool> on_chan_{false};       // op_ is on a channel: chan_cap_/chan_size_ hold
+
+  /// A new blocking operation: its name, object and object name; "since" starts again.
+  void begin(const char* op, const void* object, const char* name, bool on_chan) noexcept {
+    // relaxed (all): diagnostic snapshot fields (see above).
+    op_.store(op, std::memory_order_relaxed);
+    object_.store(object, std::memory_order_relaxed);
+    object_name_.store(name, std::memory_order_relaxed);
+    since_ticks_.store(0, std::memory_order_relaxed);
+    on_chan_.store(on_chan, std::memory_order_relaxed);
+  }
 };
 
 /// The running task's note; nullptr on a plain OS thread (also in a worker's scheduler loop).
@@ -42,13 +52,7 @@ extern constinit thread_local task_note* current_note_tls [[gnu::tls_model("init
 /// (nullptr: not in a task), for note_unblocked(n).
 inline task_note* note_blocking_inline(const char* op, const void* object, const char* name = nullptr) noexcept {
   task_note* n = current_note_tls;
-  if (n == nullptr) return nullptr;
-  // relaxed (all): diagnostic snapshot fields (task_note).
-  n->op_.store(op, std::memory_order_relaxed);
-  n->object_.store(object, std::memory_order_relaxed);
-  n->object_name_.store(name, std::memory_order_relaxed);
-  n->since_ticks_.store(0, std::memory_order_relaxed);
-  n->on_chan_.store(false, std::memory_order_relaxed);
+  if (n != nullptr) n->begin(op, object, name, false);
   return n;
 }
 /// note_blocking_chan(), inline: records the operation in the calling task's note and returns
@@ -58,14 +62,10 @@ inline task_note* note_blocking_chan_inline(const char* op, const void* object, 
                                             std::size_t capacity, std::size_t size) noexcept {
   task_note* n = current_note_tls;
   if (n == nullptr) return nullptr;
-  // relaxed (all): diagnostic snapshot fields (task_note).
-  n->op_.store(op, std::memory_order_relaxed);
-  n->object_.store(object, std::memory_order_relaxed);
-  n->object_name_.store(name, std::memory_order_relaxed);
-  n->since_ticks_.store(0, std::memory_order_relaxed);
+  // relaxed (both): diagnostic snapshot fields (task_note).
   n->chan_cap_.store(capacity, std::memory_order_relaxed);
   n->chan_size_.store(size, std::memory_order_relaxed);
-  n->on_chan_.store(true, std::memory_order_relaxed);
+  n->begin(op, object, name, true);
   return n;
 }
 /// note_unblocked() for a note that note_blocking_chan_inline() returned (nullptr: nothing).
