@@ -242,6 +242,18 @@ void start_fiber(task* t) {
   std::abort();
 }
 
+#ifndef NDEBUG
+/// Debug builds: two wake-ups of one parked task were in flight (parker I3 broken by a caller
+/// of parker::unpark): the task would run twice. Stop here instead.
+[[noreturn, gnu::cold, gnu::noinline]] void report_double_wake() noexcept {
+  std::fprintf(stderr,
+               "weft: two wake-ups of one parked task were in flight (parker I3: a task parker's "
+               "unpark must return before its owner leaves the wait); the process stops here.\n");
+  std::fflush(stderr);
+  std::abort();
+}
+#endif
+
 /// Deterministic mode: t joins the worker's ready list (the seed picks from it).
 void det_push(worker* w, task* t) noexcept {
   try {
@@ -1131,9 +1143,16 @@ void unpark_task(parker& p) noexcept {
   // out. Seeing `parked`, this waker is the only writer of the word until the task runs again
   // ("Waking a task"): a plain store takes the wake-up.
   if (p.state_.load(std::memory_order_acquire) == parker::state::parked) {
+#ifdef NDEBUG
     // relaxed: nobody else writes the word now; the task reads it only after the run queue's
     // hand-off (P4), and the next finalise_park's CAS reads the latest value anyway.
     p.state_.store(parker::state::empty, std::memory_order_relaxed);
+#else
+    // Debug builds check parker I3 instead of trusting it (acq_rel: as the exchange below): a
+    // second wake-up in flight would make the task run twice.
+    if (p.state_.exchange(parker::state::empty, std::memory_order_acq_rel) != parker::state::parked)
+      report_double_wake();
+#endif
     make_runnable(p.owner_task());
     return;
   }

@@ -469,8 +469,11 @@ result<T> receiver<T>::recv(const context& ctx) {
 
 namespace detail {
 
+/// noinline: its blocking_note reads a thread_local; inlined into a caller's loop, a later
+/// iteration (after a park that resumed on another worker) could reuse a thread pointer the
+/// compiler computed before (chan_state.hpp, blocking_note).
 template <class T>
-result<T> special_recv_slow(special_chan<T>& c, time_point deadline, context_state* ctx) {
+[[gnu::noinline]] result<T> special_recv_slow(special_chan<T>& c, time_point deadline, context_state* ctx) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
   blocking_note note("recv", &c);
   for (;;) {

@@ -139,7 +139,10 @@ std::size_t do_size(const chan_state<T>* s) noexcept;  // chan.hpp
 
 /// Tells the runtime what the calling task is blocked on (for dump_blocked) for the lifetime of
 /// a slow path; a no-op on plain threads. On a channel it also records the channel's name,
-/// capacity and size (once per blocking operation, before the first park).
+/// capacity and size (once per blocking operation, before the first park). It reads a
+/// thread_local (current_note_tls) inline: construct it only in a [[gnu::noinline]] slow path,
+/// before that function's first park (a compiler may keep the thread pointer across a call, and
+/// a task may resume on another worker); the destructor uses the pointer it kept.
 class blocking_note {
  public:
   blocking_note(const char* op, const void* object) noexcept : n_(note_blocking_inline(op, object)) {}

@@ -4,10 +4,12 @@
 // `park_until(deadline)` consumes the token or sleeps until it is set or the deadline passes.
 // Parks may return spuriously (a stale token from an earlier wait, a futex interrupted), so
 // every caller loops on its own condition (normally: its waiter's state). That rule is what lets
-// a waker touch a parker after the woken side has moved on: parkers are never freed while their
-// thread or task may still be named in a waiter — thread parkers are recycled through a pool
-// (type-stable memory), task parkers live in the task object, which the runtime pools too — so
-// a late `unpark` at worst leaves one stale token that the next park absorbs.
+// a waker touch a THREAD parker after the woken side has moved on: thread parkers are recycled
+// through a pool (type-stable memory), so a late `unpark` at worst leaves one stale token that
+// the next park absorbs. Task parkers (in the task object, pooled too) must never get a late
+// unpark (I3): the runtime wakes a task parked without deadline by a plain store, which a
+// second wake-up in flight would turn into a task enqueued twice. A task woken that way
+// resumes with no token left (park_until returns true; its caller re-checks its condition).
 //
 // Two kinds, chosen when the parker is made and never changed:
 //   thread parker (task_ == nullptr): spin (per wait_strategy; adaptive: a short spin, longer
