@@ -245,6 +245,67 @@ TEST_P(UnbufferedChan, PingPongAlternatesStrictly) {
       });
 }
 
+// Waits of every kind on one channel at once: plain send/recv (which may wait in the channel's
+// exclusive slot), timed ones and selects (which take the lock and move a slot's waiter into its
+// list). Every value arrives exactly once. (The order a waiter in the slot keeps against the list
+// is checked step by step in UnbufferedSlot below.)
+TEST_P(UnbufferedChan, SlotListTimedAndSelectWaitsMixedDeliverEveryValueOnceInOrder) {
+  auto the_chan = weft::make_chan<int>(0);
+  // Never ready (nobody sends on the first, nobody receives on the second; both stay open):
+  // the senders' and the receivers' selects get a second case.
+  auto quiet_in = weft::make_chan<int>(0);
+  auto quiet_out = weft::make_chan<int>(0);
+  const int per = static_cast<int>(weft::test::scale(3000));
+  constexpr int senders = 2;
+  std::vector<std::atomic<int>> seen(static_cast<std::size_t>(senders * per));
+  for (auto& x : seen) x.store(0);
+  std::atomic<int> count{0};
+  weft::test::run_concurrently_n(
+      ex(), 4, [&, tx = the_chan.tx, rx = the_chan.rx, qrx = quiet_in.rx, qtx = quiet_out.tx](std::size_t i) mutable {
+        if (i < senders) {
+          for (int k = 0; k < per; ++k) {
+            const int v = static_cast<int>(i) * per + k;
+            switch (k % 3) {
+              case 0: ASSERT_EQ(tx.send(v), status::ok); break;
+              case 1: {
+                status st;
+                do st = tx.send_for(v, 50ms); while (st == status::timeout);
+                ASSERT_EQ(st, status::ok);
+                break;
+              }
+              default: {
+                bool sent = false;
+                weft::select(weft::on_send(tx, v, [&](status st) { sent = st == status::ok; }),
+                             weft::on_recv(qrx, [](weft::result<int>&&) {}));
+                ASSERT_TRUE(sent);
+              }
+            }
+          }
+          return;
+        }
+        for (int k = 0; k < per; ++k) {
+          weft::result<int> r = status::empty;
+          switch ((k + static_cast<int>(i)) % 3) {
+            case 0: r = rx.recv(); break;
+            case 1:
+              do r = rx.recv_for(50ms); while (r.code() == status::timeout);
+              break;
+            default: {
+              weft::select(weft::on_recv(rx, [&](weft::result<int>&& x) { r = std::move(x); }),
+                           weft::on_send(qtx, 0, [](status) {}));
+            }
+          }
+          ASSERT_TRUE(r);
+          ASSERT_GE(*r, 0);
+          ASSERT_LT(*r, senders * per);
+          ASSERT_EQ(seen[static_cast<std::size_t>(*r)].fetch_add(1), 0) << "value " << *r << " arrived twice";
+          count.fetch_add(1);
+        }
+      });
+  EXPECT_EQ(count.load(), senders * per);
+  EXPECT_EQ(the_chan.rx.try_recv().code(), status::empty);
+}
+
 // A select's case that registers after close() (its first try saw the channel open) must not be
 // linked: a receive that starts after the close would otherwise take the select's value with
 // `ok`, and the select's send would report `ok` after the close (the window lies between the
@@ -272,6 +333,118 @@ TEST(Unbuffered, ASelectCaseRegisteredAfterCloseCannotBePaired) {
   EXPECT_EQ(rf.w.state(), waiter::waiting);
   c.unregister_sender(sf.e);  // never linked: nothing to do
   c.unregister_receiver(rf.e);
+}
+
+// ---- the exclusive slot (flavor_rendezvous.hpp F1, F2), driven by hand on one thread ----------
+
+using weft::detail::rendezvous_chan;
+using weft::detail::rendezvous_frame;
+using weft::detail::thread_parker;
+using weft::detail::waiter;
+
+struct send_frame : rendezvous_frame<int> {
+  explicit send_frame(int* v) : rendezvous_frame<int>(thread_parker()) {
+    e.packet = &p;
+    p.src = v;
+  }
+};
+struct recv_frame : rendezvous_frame<int> {
+  recv_frame() : rendezvous_frame<int>(thread_parker()) { e.packet = &p; }
+};
+
+TEST(UnbufferedSlot, AnExclusiveWaitTakesTheSlotAndItsPartnerClaimsIt) {
+  rendezvous_chan<int> c;
+  recv_frame rf;
+  ASSERT_TRUE(c.register_receiver(rf.e, true));
+  EXPECT_FALSE(rf.e.linked);  // in the slot, not in the list
+  EXPECT_FALSE(c.recv_may_complete());
+  int v = 41;
+  EXPECT_EQ(c.try_send(v), status::ok);
+  EXPECT_EQ(rf.w.state(), waiter::selected(0));
+  EXPECT_EQ(rendezvous_chan<int>::finish_recv(rf.p).value(), 41);
+  rf.w.wait_released();
+  int w = 42;
+  EXPECT_EQ(c.try_send(w), status::full);  // the slot is free again: nobody waits
+  EXPECT_EQ(w, 42);
+}
+
+TEST(UnbufferedSlot, ASecondWaiterQueuesBehindTheSlotsOneWhichStaysFirst) {
+  rendezvous_chan<int> c;
+  int a = 1, b = 2;
+  send_frame first(&a), second(&b);
+  ASSERT_TRUE(c.register_sender(first.e, true));
+  ASSERT_TRUE(c.register_sender(second.e, true));  // slot taken: under the lock, behind it
+  EXPECT_TRUE(first.e.linked);                     // moved from the slot into the list
+  EXPECT_TRUE(second.e.linked);
+  EXPECT_TRUE(c.recv_may_complete());
+  EXPECT_EQ(c.try_recv().value(), 1);
+  EXPECT_EQ(first.w.state(), waiter::selected(0));
+  EXPECT_EQ(second.w.state(), waiter::waiting);
+  EXPECT_EQ(c.try_recv().value(), 2);
+  EXPECT_EQ(c.try_recv().code(), status::empty);
+  // Both lists empty again: the next exclusive wait gets the slot.
+  int d = 3;
+  send_frame third(&d);
+  ASSERT_TRUE(c.register_sender(third.e, true));
+  EXPECT_FALSE(third.e.linked);
+  EXPECT_EQ(c.try_recv().value(), 3);
+}
+
+TEST(UnbufferedSlot, AnExclusiveWaitPairsAtOnceWithThePartnerInTheSlot) {
+  rendezvous_chan<int> c;
+  int v = 5;
+  send_frame s(&v);
+  ASSERT_TRUE(c.register_sender(s.e, true));
+  recv_frame r;
+  EXPECT_FALSE(c.register_receiver(r.e, true));  // a sender waits: the caller pairs instead
+  EXPECT_FALSE(r.e.linked);
+  EXPECT_EQ(c.try_recv().value(), 5);
+}
+
+TEST(UnbufferedSlot, CloseDisconnectsTheSlotsWaiterAndLeavesItsValue) {
+  rendezvous_chan<int> c;
+  int v = 9;
+  send_frame s(&v);
+  ASSERT_TRUE(c.register_sender(s.e, true));
+  ASSERT_TRUE(c.close());
+  EXPECT_EQ(s.w.state(), waiter::disconnected);
+  EXPECT_FALSE(s.e.linked);
+  EXPECT_EQ(v, 9);
+  EXPECT_EQ(c.try_recv().code(), status::closed);
+  int w = 1;
+  EXPECT_EQ(c.try_send(w), status::closed);
+  recv_frame r;
+  EXPECT_FALSE(c.register_receiver(r.e, true));  // closed: the slot is never used again
+  c.unregister_sender(s.e);
+}
+
+TEST(UnbufferedSlot, ASelectRegistrationSeesTheSlotsWaiterInTheList) {
+  rendezvous_chan<int> c;
+  int v = 4;
+  send_frame s(&v);
+  ASSERT_TRUE(c.register_sender(s.e, true));
+  recv_frame sel;
+  c.register_receiver_always(sel.e);
+  EXPECT_TRUE(s.e.linked);
+  EXPECT_TRUE(c.recv_ready(&sel.w));  // the select's re-check finds the sender
+  c.unregister_receiver(sel.e);
+  EXPECT_EQ(c.try_recv(&sel.w).value(), 4);
+}
+
+TEST(UnbufferedSlot, UnregisteringAWaitStillInTheSlotFreesIt) {
+  rendezvous_chan<int> c;
+  recv_frame r;
+  ASSERT_TRUE(c.register_receiver(r.e, true));
+  c.unregister_receiver(r.e);
+  EXPECT_FALSE(r.e.linked);
+  EXPECT_EQ(r.w.state(), waiter::waiting);  // nobody selected it
+  int v = 6;
+  EXPECT_EQ(c.try_send(v), status::full);
+  EXPECT_EQ(v, 6);
+  recv_frame again;
+  ASSERT_TRUE(c.register_receiver(again.e, true));
+  EXPECT_FALSE(again.e.linked);  // the slot is free for the next one
+  c.unregister_receiver(again.e);
 }
 
 }  // namespace

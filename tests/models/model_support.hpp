@@ -98,6 +98,12 @@ struct register_model {
   }
 };
 
+/// A mutation: the production policy with ONE memory order (`Field`) weakened to `Order`.
+#define WEFT_MUTATION(Name, Field, Order)                                 \
+  struct Name : rl_policy<Name> {                                         \
+    static constexpr std::memory_order Field = std::memory_order_##Order; \
+  }
+
 #define WEFT_MODEL_CAT2(a, b) a##b
 #define WEFT_MODEL_CAT(a, b) WEFT_MODEL_CAT2(a, b)
 /// Registers the Relacy test `Test` under `name`; `expect` is what Relacy must report.

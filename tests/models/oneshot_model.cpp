@@ -65,10 +65,6 @@ struct oneshot_drop : rl::test_suite<oneshot_drop<P>, 2> {
   }
 };
 
-#define WEFT_MUTATION(Name, Field, Order)                                 \
-  struct Name : rl_policy<Name> {                                         \
-    static constexpr std::memory_order Field = std::memory_order_##Order; \
-  }
 WEFT_MUTATION(m_set, oneshot_set, release);
 WEFT_MUTATION(m_set_relaxed, oneshot_set, relaxed);
 WEFT_MUTATION(m_take_load, oneshot_take_load, relaxed);

@@ -327,10 +327,6 @@ struct ring_cap1_send_close : rl::test_suite<ring_cap1_send_close<P>, 2> {
 };
 
 // ---- mutations: one order weakened each; Relacy must report the failure ------------------------
-#define WEFT_MUTATION(Name, Field, Order)                            \
-  struct Name : rl_policy<Name> {                                    \
-    static constexpr std::memory_order Field = std::memory_order_##Order; \
-  }
 
 WEFT_MUTATION(m_value_publish, ring_value_publish, relaxed);
 WEFT_MUTATION(m_full_stamp_load, ring_full_stamp_load, relaxed);

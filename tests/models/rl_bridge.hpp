@@ -24,6 +24,7 @@
 
 #include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/flavor_bounded.hpp>
+#include <weft/detail/flavor_rendezvous.hpp>
 #include <weft/detail/oneshot_state.hpp>
 #include <weft/detail/waiter.hpp>
 #include <weft/detail/waker_list.hpp>

@@ -180,10 +180,6 @@ struct select_two_rings : rl::test_suite<select_two_rings<P>, 3> {
   }
 };
 
-#define WEFT_MUTATION(Name, Field, Order)                                 \
-  struct Name : rl_policy<Name> {                                         \
-    static constexpr std::memory_order Field = std::memory_order_##Order; \
-  }
 WEFT_MUTATION(m_release_store, waiter_release_store, relaxed);
 WEFT_MUTATION(m_released_load, waiter_released_load, relaxed);
 WEFT_MUTATION(m_lock_take, lock_take, relaxed);

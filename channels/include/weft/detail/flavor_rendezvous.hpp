@@ -8,12 +8,33 @@
 // channel (as in Go and crossbeam's `zero` flavor): pairing two waiters and the disconnected flag
 // must change together. The hand-off itself happens outside the lock.
 //
+// The exclusive slot (slot_): while nobody else waits, ONE blocked send or receive that can end
+// only by being paired (no deadline, no context, not a select: an "exclusive" wait) waits in a
+// word instead of a list, so the common ping-pong pairs without the lock: the waiter registers
+// with one CAS (idle -> its entry) and its partner claims it with one CAS (entry -> idle), which
+// also makes the waiter's selection a plain store (waiter.hpp claim). Anything else (a second
+// waiter, a timed or context-bound wait, a select, close) takes the lock, and the lock holder
+// first turns the slot `slow`, moving a waiting entry into its list (spill), so under the lock
+// the lists are the whole truth. The last lock holder to leave both lists empty sets it back
+// to idle. (Go's and crossbeam's unbuffered channels take their lock for every pairing:
+// runtime/chan.go's c.lock, crossbeam-channel's zero.rs Mutex around its waker lists.)
+//
 // Invariants:
 //   I1  Both waiter lists hold only entries of operations that were waiting when linked; an entry
 //       is unlinked before its waiter can return (unregister takes the lock).
 //   I2  A sender's value leaves its object only through the one receiver that selected the
 //       sender's waiter; a send that did not complete (timeout, closed, cancelled) never moved it.
 //   I3  disconnected_ set => both lists were emptied with `disconnected` and stay empty.
+//   F1  slot_ != slow => both lists are empty and the channel is open. Only a lock holder pushes
+//       to a list or closes, and it makes the slot slow first (enter_slow); it sets the slot back
+//       to idle only when it leaves both lists empty and the channel open (leave_slow). So a
+//       waiter in the slot is older than every waiter in a list (FIFO holds), and a try_ that
+//       sees the slot idle or holding its own side's waiter may say full/empty at once.
+//   F2  An entry in the slot belongs to an exclusive wait (a plain send or receive: case 0): its
+//       waiter is in no list and never aborts, so whoever takes the entry out of the slot owns the waiter's state: a claimer
+//       (CAS entry -> idle) selects it with a plain store, a lock holder (CAS entry -> slow)
+//       puts it in its list, where the usual CAS selection applies. Ends an exclusive wait the
+//       same two ways only: paired, or disconnected by close() from its list.
 // Protocol (who may touch what):
 //   packet.value   (sender-first) the sender's object: read only by the receiver that selected
 //                  the sender, before it sets ready. (receiver-first) the receiver's slot: written
@@ -23,6 +44,8 @@
 // Orderings:
 //   P1  ready.store(release) -> ready.load(acquire): the hand-off of the value (either way).
 //   P2  everything else is ordered by the lock (pairing) and the waiter CAS (waiter.hpp P1).
+//   P4  the slot's registering CAS (release) -> the claiming or spilling CAS (acquire): the
+//       waiter's frame (entry, packet, a sender's value) is visible to whoever took the entry.
 //   P3  has_*_ flags: written under the lock (release), read without it (acquire) by the try_
 //       fast path only, to skip the lock when nobody waits. Nothing decides on them alone: a
 //       blocking op that read a stale `false` registers under the lock, where it sees the
@@ -41,28 +64,28 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/atomics_policy.hpp>
 #include <weft/detail/backoff.hpp>
 #include <weft/detail/chan_state.hpp>
 #include <weft/detail/inject.hpp>
 #include <weft/detail/platform.hpp>
-#include <weft/detail/spin_lock.hpp>
 #include <weft/detail/waiter.hpp>
 #include <weft/detail/waker_list.hpp>
 #include <weft/status.hpp>
 
 namespace weft::detail {
 
-template <class T>
+template <class T, class Policy = std_atomics>
 struct rendezvous_packet {
   T* src = nullptr;  // sender-first: the sender's object
   alignas(T) unsigned char slot[sizeof(T)];  // receiver-first: where the sender constructs it
-  std::atomic<bool> ready{false};
+  typename Policy::template atomic<bool> ready{false};
   bool has_value = false;  // receiver-first: the slot holds a value (false: the move threw)
 
   T* slot_value() noexcept { return std::launder(reinterpret_cast<T*>(slot)); }
   /// Selected side: wait until the partner finished the hand-off (it is already running).
   void wait_ready() const noexcept {
-    backoff b;
+    typename Policy::backoff b;
     // acquire: P1.
     while (!ready.load(std::memory_order_acquire)) b.snooze();
   }
@@ -74,34 +97,69 @@ struct rendezvous_packet {
 /// as the hand-off allows. The waiter (24 bytes) and the entry's fields the waker reads (w, op,
 /// packet, prev, next) share the first 64-byte line (select_one prefetches it writable, then
 /// CASes the waiter); the entry's `linked` flag and the packet follow.
-template <class T>
+template <class T, class Policy = std_atomics>
 struct alignas(cache_line_size) rendezvous_frame {
-  explicit rendezvous_frame(parker& pk) noexcept : w(pk) {}
+  explicit rendezvous_frame(typename Policy::parker& pk) noexcept : w(pk) {}
   rendezvous_frame(const rendezvous_frame&) = delete;
   rendezvous_frame& operator=(const rendezvous_frame&) = delete;
-  waiter w;
-  waker_entry e{&w, 0, nullptr};
-  rendezvous_packet<T> p;
+  basic_waiter<Policy> w;
+  basic_waker_entry<Policy> e{&w, 0, nullptr};
+  rendezvous_packet<T, Policy> p;
 };
 
-template <class T>
-class rendezvous_chan final : public chan_state<T> {
+template <class T, class Policy = std_atomics>
+class rendezvous_chan final : public chan_state<T, Policy> {
  public:
-  using packet = rendezvous_packet<T>;
+  using packet = rendezvous_packet<T, Policy>;
+  using waiter = basic_waiter<Policy>;
+  using waker_entry = basic_waker_entry<Policy>;
 
-  rendezvous_chan() noexcept : chan_state<T>(flavor::rendezvous, 1, 1) {}
+  rendezvous_chan() noexcept : chan_state<T, Policy>(flavor::rendezvous, 1, 1) {}
 
   /// ok (a waiting receiver took v), full (no receiver waiting), closed. `self`: the calling
   /// select's waiter (never pair with our own other case), or nullptr.
   status try_send(T& v, const waiter* self = nullptr) {
-    // acquire: P3.
-    if (!has_receivers_.load(std::memory_order_acquire)) {
+    // relaxed: only chooses the path; the claiming CAS takes the entry's frame (P4).
+    const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
+    if (s != slot_slow) {
+      if (!holds_receiver(s)) return status::full;  // idle, or a sender waits: no receiver (F1)
+      if (waker_entry* e = claim(s)) {
+        WEFT_INJECT_YIELD();  // partner claimed, value not yet handed over
+        give(*e, v);
+        return status::ok;
+      }
+      // The slot changed under us: decide under the lock.
+    } else if (!has_receivers_.load(std::memory_order_acquire)) {  // acquire: P3.
       // seq_cst: pairs with close()'s seq_cst store (a caller that sees closed sees the close).
       return closed_.load(std::memory_order_seq_cst) ? status::closed : status::full;
     }
+    return try_send_locked(v, self);
+  }
+
+  /// ok (took a waiting sender's value), empty, closed.
+  result<T> try_recv(const waiter* self = nullptr) {
+    // relaxed: as in try_send.
+    const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
+    if (s != slot_slow) {
+      if (!holds_sender(s)) return status::empty;  // idle, or a receiver waits: no sender (F1)
+      if (waker_entry* e = claim(s)) {
+        WEFT_INJECT_YIELD();  // partner claimed, value not yet taken
+        return take(*e);
+      }
+    } else if (!has_senders_.load(std::memory_order_acquire)) {  // acquire: P3.
+      // seq_cst: as in try_send.
+      return closed_.load(std::memory_order_seq_cst) ? result<T>(status::closed) : result<T>(status::empty);
+    }
+    return try_recv_locked(self);
+  }
+
+ private:
+  // try_send's and try_recv's part under the lock, out of line: the slot's paths above stay
+  // small enough to inline into every send and receive.
+  [[gnu::noinline]] status try_send_locked(T& v, const waiter* self) {
     waker_entry* e;
     {
-      spin_guard g(lock_);
+      slow_guard g(*this);
       if (closed_.load(std::memory_order_relaxed)) return status::closed;  // relaxed: under the lock
       e = receivers_.select_one(self);
       update_receivers_flag();
@@ -112,16 +170,10 @@ class rendezvous_chan final : public chan_state<T> {
     return status::ok;
   }
 
-  /// ok (took a waiting sender's value), empty, closed.
-  result<T> try_recv(const waiter* self = nullptr) {
-    // acquire: P3.
-    if (!has_senders_.load(std::memory_order_acquire)) {
-      // seq_cst: as in try_send.
-      return closed_.load(std::memory_order_seq_cst) ? result<T>(status::closed) : result<T>(status::empty);
-    }
+  [[gnu::noinline]] result<T> try_recv_locked(const waiter* self) {
     waker_entry* e;
     {
-      spin_guard g(lock_);
+      slow_guard g(*this);
       e = senders_.select_one(self);
       update_senders_flag();
       // relaxed: under the lock, which orders it with close().
@@ -131,9 +183,13 @@ class rendezvous_chan final : public chan_state<T> {
     return take(*e);
   }
 
+ public:
   /// False when try_recv() would say `empty` (no sender waits, not closed; the same two reads,
   /// P3): a blocking receive then goes straight to its slow path without building that result.
   bool recv_may_complete() const noexcept {
+    // relaxed: a hint (a stale `idle` sends the receive to register, whose CAS sees the sender).
+    const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
+    if (s != slot_slow) return holds_sender(s);
     // acquire: P3. seq_cst: as in try_send.
     return has_senders_.load(std::memory_order_acquire) || closed_.load(std::memory_order_seq_cst);
   }
@@ -141,15 +197,27 @@ class rendezvous_chan final : public chan_state<T> {
   // ---- registration (blocking send/recv and select) ----
   /// Registers a sender's entry (e.packet -> a packet whose src is the value) unless a receiver
   /// is waiting or the channel is closed; returns false in that case (try again instead).
-  bool register_sender(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+  /// `exclusive`: the wait can end only by a pairing or a close, and e is its only entry (case
+  /// 0), so it may use the slot (F2).
+  bool register_sender(waker_entry& e, bool exclusive = false) noexcept {
+    if (exclusive) {
+      std::uintptr_t s = slot_idle;
+      if (publish(s, e, 0)) return true;
+      if (holds_receiver(s)) return false;  // a receiver waits: pair with it (try_send)
+    }
+    slow_guard g(*this);
     if (closed_.load(std::memory_order_relaxed) || !receivers_.empty()) return false;  // relaxed: under the lock
     senders_.push(e);
     update_senders_flag();
     return true;
   }
-  bool register_receiver(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+  bool register_receiver(waker_entry& e, bool exclusive = false) noexcept {
+    if (exclusive) {
+      std::uintptr_t s = slot_idle;
+      if (publish(s, e, slot_receiver_bit)) return true;
+      if (holds_sender(s)) return false;  // a sender waits: pair with it (try_recv)
+    }
+    slow_guard g(*this);
     if (closed_.load(std::memory_order_relaxed) || !senders_.empty()) return false;  // relaxed: under the lock
     receivers_.push(e);
     update_receivers_flag();
@@ -160,34 +228,35 @@ class rendezvous_chan final : public chan_state<T> {
   /// select's send would then deliver after the close). The select's re-check sees closed and
   /// fires that; unregistering an entry that was never linked does nothing.
   void register_sender_always(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);
     if (closed_.load(std::memory_order_relaxed)) return;  // relaxed: under the lock
     senders_.push(e);
     update_senders_flag();
   }
   void register_receiver_always(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);
     if (closed_.load(std::memory_order_relaxed)) return;  // relaxed: under the lock
     receivers_.push(e);
     update_receivers_flag();
   }
+  /// Also for an entry that waited in the slot: the guard moves it into its list first.
   void unregister_sender(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);
     senders_.remove(e);
     update_senders_flag();
   }
   void unregister_receiver(waker_entry& e) noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);
     receivers_.remove(e);
     update_receivers_flag();
   }
   /// A send could pair now (a receiver not `self` waits) or would see closed.
   bool send_ready(const waiter* self) noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);
     return closed_.load(std::memory_order_relaxed) || has_other(receivers_peek(), self);  // relaxed: under the lock
   }
   bool recv_ready(const waiter* self) noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);
     return closed_.load(std::memory_order_relaxed) || has_other(senders_peek(), self);  // relaxed: under the lock
   }
 
@@ -197,7 +266,7 @@ class rendezvous_chan final : public chan_state<T> {
   }
 
   bool close() noexcept {
-    spin_guard g(lock_);
+    slow_guard g(*this);  // a waiter in the slot joins its list, to be disconnected there
     if (closed_.load(std::memory_order_relaxed)) return false;  // relaxed: under the lock
     // seq_cst: read without the lock by the try_ fast paths (after a `false` flag); close is
     // rare, so the strongest order costs nothing that matters.
@@ -260,6 +329,76 @@ class rendezvous_chan final : public chan_state<T> {
     return result<T>(std::move(*p.src));
   }
 
+  // ---- the exclusive slot (F1, F2, P4) ----
+  static constexpr std::uintptr_t slot_idle = 0;          // nobody waits
+  static constexpr std::uintptr_t slot_slow = 1;          // the lists hold the waiters (lock)
+  static constexpr std::uintptr_t slot_receiver_bit = 2;  // else: an entry's address | this bit
+  static_assert(alignof(waker_entry) >= 4, "an entry's address leaves the slot's two tag bits free");
+  static bool holds_sender(std::uintptr_t s) noexcept { return s > slot_slow && (s & slot_receiver_bit) == 0; }
+  static bool holds_receiver(std::uintptr_t s) noexcept { return (s & slot_receiver_bit) != 0; }
+  static waker_entry* entry_in(std::uintptr_t s) noexcept {
+    return reinterpret_cast<waker_entry*>(s & ~(slot_slow | slot_receiver_bit));
+  }
+  /// An exclusive wait's registration: idle -> e. On failure `s` holds what the slot holds.
+  bool publish(std::uintptr_t& s, waker_entry& e, std::uintptr_t side) noexcept {
+    // release: P4 (the frame to whoever takes the entry). Failure relaxed: the caller only looks
+    // at the value, and pairs through a claim (acquire) or the lock.
+    return slot_.compare_exchange_strong(s, reinterpret_cast<std::uintptr_t>(&e) | side,
+                                         Policy::rendezvous_slot_register, std::memory_order_relaxed);
+  }
+  /// A partner takes the entry the slot held as `s` (F2): nullptr if the slot changed first.
+  waker_entry* claim(std::uintptr_t s) noexcept {
+    // acquire: P4. Failure relaxed: the caller then decides under the lock.
+    if (!slot_.compare_exchange_strong(s, slot_idle, Policy::rendezvous_slot_claim, std::memory_order_relaxed))
+      return nullptr;
+    waker_entry* e = entry_in(s);
+    e->w->claim(waiter::selected(0));  // a plain send or receive: its only case is 0 (F2)
+    return e;
+  }
+  /// Under the lock, first thing: the slot becomes slow; a waiting entry joins its list (F1).
+  void enter_slow() noexcept {
+    // relaxed: the CAS below reads the latest value anyway.
+    std::uintptr_t s = slot_.load(std::memory_order_relaxed);
+    while (s != slot_slow) {
+      // acquire: P4 (a spilled entry's frame). Failure relaxed: the loop looks again.
+      if (!slot_.compare_exchange_weak(s, slot_slow, Policy::rendezvous_slot_spill, std::memory_order_relaxed))
+        continue;
+      if (s == slot_idle) return;
+      // F1: both lists were empty, so the spilled waiter goes first, as the oldest.
+      if (holds_receiver(s)) {
+        receivers_.push(*entry_in(s));
+        update_receivers_flag();
+      } else {
+        senders_.push(*entry_in(s));
+        update_senders_flag();
+      }
+      return;
+    }
+  }
+  /// Under the lock, last thing: nobody waits and the channel is open -> the slot is free again.
+  void leave_slow() noexcept {
+    // relaxed (load): written under the lock. relaxed (store): a slot user needs nothing this
+    // critical section wrote (the lists are empty), and the next lock holder has the lock's order.
+    if (!closed_.load(std::memory_order_relaxed) && senders_.empty() && receivers_.empty())
+      slot_.store(slot_idle, std::memory_order_relaxed);
+  }
+  class slow_guard {
+   public:
+    explicit slow_guard(rendezvous_chan& c) noexcept : c_(c) {
+      c_.lock_.lock();
+      c_.enter_slow();
+    }
+    ~slow_guard() {
+      c_.leave_slow();
+      c_.lock_.unlock();
+    }
+    slow_guard(const slow_guard&) = delete;
+    slow_guard& operator=(const slow_guard&) = delete;
+
+   private:
+    rendezvous_chan& c_;
+  };
+
   const waker_entry* receivers_peek() const noexcept { return receivers_.front(); }
   const waker_entry* senders_peek() const noexcept { return senders_.front(); }
   static bool has_other(const waker_entry* e, const waiter* self) noexcept {
@@ -286,40 +425,46 @@ class rendezvous_chan final : public chan_state<T> {
     update_receivers_flag();
   }
 
-  spin_lock lock_;
-  waiter_queue senders_;    // blocked senders, each entry's packet has src set
-  waiter_queue receivers_;  // blocked receivers, each entry's packet receives the value
-  std::atomic<bool> closed_{false};
-  std::atomic<bool> has_senders_{false};
-  std::atomic<bool> has_receivers_{false};
+  template <class U>
+  using atomic = typename Policy::template atomic<U>;
+  typename Policy::lock lock_;
+  atomic<std::uintptr_t> slot_{slot_idle};  // F1, F2: idle, slow, or one exclusive waiter's entry
+  basic_waiter_queue<Policy> senders_;    // blocked senders, each entry's packet has src set
+  basic_waiter_queue<Policy> receivers_;  // blocked receivers, each entry's packet receives the value
+  atomic<bool> closed_{false};
+  atomic<bool> has_senders_{false};
+  atomic<bool> has_receivers_{false};
 };
 
 }  // namespace weft::detail
 
 namespace weft::detail {
 
-/// Blocking send on a rendezvous channel (after try_send said full). Returns ok only once a
-/// receiver has taken v; on any other status v is untouched (I2).
-template <class T>
-[[gnu::noinline]] status rendezvous_send_slow(rendezvous_chan<T>& c, T& v, time_point deadline, context_state* ctx) {
-  const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
-  blocking_note note("send", &c);
+/// The wait of a blocking send (rendezvous_send_slow). `Exclusive`: no deadline and no context,
+/// so the wait ends only paired or disconnected and may use the channel's slot (F2); the
+/// compiler then drops every deadline and context test.
+template <bool Exclusive, class T>
+[[gnu::always_inline]] inline status rendezvous_send_wait(rendezvous_chan<T>& c, T& v, time_point d,
+                                                          context_state* ctx) {
   for (;;) {
-    if (ctx != nullptr) {
-      if (status e = context_err(ctx); e != status::ok) return e;
+    if constexpr (!Exclusive) {
+      if (ctx != nullptr) {
+        if (status e = context_err(ctx); e != status::ok) return e;
+      }
+      if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
-    if (d != no_deadline && clock::now() >= d) return status::timeout;
     rendezvous_frame<T> f(current_parker());
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
     e.packet = &p;
     p.src = &v;
-    if (!c.register_sender(e)) {  // a receiver waits, or closed: complete at once
+    if (!c.register_sender(e, Exclusive)) {  // a receiver waits, or closed: complete at once
       if (status st = c.try_send(v); st != status::full) return st;
       continue;
     }
-    const std::uintptr_t s = wait_also_on_context(w, d, ctx, [] { return false; });
+    const std::uintptr_t s =
+        Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     if (s == waiter::selected(0)) {  // a receiver is taking v (it unlinked our entry)
       rendezvous_chan<T>::finish_send(p);
       return status::ok;
@@ -329,28 +474,38 @@ template <class T>
   }
 }
 
-/// Blocking receive on a rendezvous channel (after try_recv said empty, or recv_may_complete
-/// said it would).
+/// Blocking send on a rendezvous channel (after try_send said full). Returns ok only once a
+/// receiver has taken v; on any other status v is untouched (I2).
 template <class T>
-[[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline, context_state* ctx) {
+[[gnu::noinline]] status rendezvous_send_slow(rendezvous_chan<T>& c, T& v, time_point deadline, context_state* ctx) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
-  blocking_note note("recv", &c);
+  blocking_note note("send", &c);
+  if (d == no_deadline && ctx == nullptr) return rendezvous_send_wait<true>(c, v, d, ctx);
+  return rendezvous_send_wait<false>(c, v, d, ctx);
+}
+
+/// The wait of a blocking receive (rendezvous_recv_slow); `Exclusive` as in rendezvous_send_wait.
+template <bool Exclusive, class T>
+[[gnu::always_inline]] inline result<T> rendezvous_recv_wait(rendezvous_chan<T>& c, time_point d, context_state* ctx) {
   for (;;) {
-    if (ctx != nullptr) {
-      if (status e = context_err(ctx); e != status::ok) return e;
+    if constexpr (!Exclusive) {
+      if (ctx != nullptr) {
+        if (status e = context_err(ctx); e != status::ok) return e;
+      }
+      if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
-    if (d != no_deadline && clock::now() >= d) return status::timeout;
     rendezvous_frame<T> f(current_parker());
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
     e.packet = &p;
-    if (!c.register_receiver(e)) {  // a sender waits, or closed
+    if (!c.register_receiver(e, Exclusive)) {  // a sender waits, or closed
       result<T> r = c.try_recv();
       if (r.code() != status::empty) return r;
       continue;
     }
-    const std::uintptr_t s = wait_also_on_context(w, d, ctx, [] { return false; });
+    const std::uintptr_t s =
+        Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     if (s == waiter::selected(0)) {
       result<T> r = rendezvous_chan<T>::finish_recv(p);
       if (r.code() != status::empty) return r;
@@ -360,6 +515,16 @@ template <class T>
     result<T> r = c.try_recv();
     if (r.code() != status::empty) return r;
   }
+}
+
+/// Blocking receive on a rendezvous channel (after try_recv said empty, or recv_may_complete
+/// said it would).
+template <class T>
+[[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline, context_state* ctx) {
+  const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
+  blocking_note note("recv", &c);
+  if (d == no_deadline && ctx == nullptr) return rendezvous_recv_wait<true>(c, d, ctx);
+  return rendezvous_recv_wait<false>(c, d, ctx);
 }
 
 }  // namespace weft::detail

@@ -44,6 +44,8 @@ struct std_atomics {
   static constexpr std::memory_order waiter_abort_fail = std::memory_order_acquire;
   /// The owner's load of the state word (waiter P1).
   static constexpr std::memory_order waiter_state_load = std::memory_order_acquire;
+  /// claim()'s store of the state word, for a waiter only its claimer reaches (waiter P1, I1).
+  static constexpr std::memory_order waiter_claim = std::memory_order_release;
   /// wake()'s store of released_ (waiter P3).
   static constexpr std::memory_order waiter_release_store = std::memory_order_release;
   /// wait_released()'s load of released_ (waiter P3).
@@ -72,6 +74,14 @@ struct std_atomics {
   static constexpr std::memory_order ring_closed_load = std::memory_order_acquire;
   /// close()'s fetch_or of the mark bit (ring P3).
   static constexpr std::memory_order ring_close = std::memory_order_seq_cst;
+
+  // ---- flavor_rendezvous.hpp (the exclusive slot) ----
+  /// An exclusive wait's CAS idle -> its entry, success order (rendezvous P4).
+  static constexpr std::memory_order rendezvous_slot_register = std::memory_order_release;
+  /// A partner's CAS entry -> idle that claims it, success order (rendezvous P4).
+  static constexpr std::memory_order rendezvous_slot_claim = std::memory_order_acquire;
+  /// A lock holder's CAS -> slow that moves the entry into its list, success order (P4).
+  static constexpr std::memory_order rendezvous_slot_spill = std::memory_order_acquire;
 
   // ---- oneshot_state.hpp (the promise/future state word) ----
   /// complete()'s fetch_or(set_bit): publishes the outcome (P1), SB with register (P2).

@@ -9,14 +9,17 @@
 // of {selected(op), aborted, disconnected} ends the wait.
 //
 // Invariants:
-//   I1  state_ leaves `waiting` exactly once, by one successful CAS.
+//   I1  state_ leaves `waiting` exactly once: by one successful CAS, or by claim() on a waiter
+//       that only its claimer can reach (an exclusive rendezvous wait taken out of its
+//       channel's slot, flavor_rendezvous.hpp F2: in no list, never aborted).
 //   I2  After a waker's CAS moved state_ to selected(op) or disconnected, the waker still owns
 //       the waiter until its wake() returns: it may write the case's hand-off packet, then it
 //       unparks and sets released_. The blocked side does not return before it saw released_,
 //       so a waker never touches a dead frame, and an unpark of a task's parker has finished
 //       before that task can end (and its runtime be destroyed).
 // Protocol:
-//   state_   CAS from `waiting` by any waker (select/disconnect) or by the owner (abort).
+//   state_   CAS from `waiting` by any waker (select/disconnect) or by the owner (abort); or one
+//            store by the sole waker that can reach it (claim).
 //   parker_  set at construction; read by the waker that selected the waiter, to unpark it.
 // Orderings:
 //   P1  select CAS(acq_rel) -> owner's acquire load of state_: what the waker did before the CAS
@@ -69,6 +72,13 @@ class basic_waiter {
                                           std::memory_order_relaxed);
   }
   static constexpr std::uintptr_t selected(std::size_t op) noexcept { return selected_base + op; }
+  /// Waker side, for a waiter that nobody else can select and whose owner never aborts (I1):
+  /// selects it with a plain store instead of try_select's CAS. The caller must then (after any
+  /// hand-off) call wake() exactly once.
+  void claim(std::uintptr_t new_state) noexcept {
+    // release: P1, as try_select's CAS.
+    state_.store(new_state, Policy::waiter_claim);
+  }
 
   /// Owner side: give up waiting. Returns the final state (aborted if the abort won).
   std::uintptr_t abort() noexcept {
