@@ -178,6 +178,7 @@ struct rendezvous_slot_spill_close : rl::test_suite<rendezvous_slot_spill_close<
 WEFT_MUTATION(m_slot_register, rendezvous_slot_register, relaxed);
 WEFT_MUTATION(m_slot_claim, rendezvous_slot_claim, relaxed);
 WEFT_MUTATION(m_slot_spill, rendezvous_slot_spill, relaxed);
+WEFT_MUTATION(t_waiter_claim, waiter_claim, relaxed);
 
 }  // namespace
 
@@ -194,5 +195,7 @@ WEFT_MODEL("mut_rendezvous_slot_claim", "slot claim CAS acquire -> relaxed (rend
            rl::test_result_data_race, rendezvous_slot_pingpong<m_slot_claim>);
 WEFT_MODEL("mut_rendezvous_slot_spill", "slot spill CAS acquire -> relaxed (rendezvous_slot_two_senders)",
            rl::test_result_data_race, rendezvous_slot_two_senders<m_slot_spill>);
+WEFT_MODEL("tolerated_waiter_claim", "claim() store release -> relaxed: covered by the packet's ready flag (expected to pass)",
+           test_result_success, rendezvous_slot_pingpong<t_waiter_claim>);
 
 }  // namespace weft::models
