@@ -34,7 +34,10 @@
 //       waiter is in no list and never aborts, so whoever takes the entry out of the slot owns the waiter's state: a claimer
 //       (CAS entry -> idle) selects it with a plain store, a lock holder (CAS entry -> slow)
 //       puts it in its list, where the usual CAS selection applies. Ends an exclusive wait the
-//       same two ways only: paired, or disconnected by close() from its list.
+//       same two ways only: paired, or disconnected by close() from its list. (It never aborts:
+//       wait_until(no_deadline) aborts only when park_until returns false, which parker.hpp
+//       allows only once the deadline has passed. A claim's plain store would overwrite an
+//       abort, so an exclusive wait with a deadline or a context would be a lost hand-off.)
 // Protocol (who may touch what):
 //   packet.value   (sender-first) the sender's object: read only by the receiver that selected
 //                  the sender, before it sets ready. (receiver-first) the receiver's slot: written
