@@ -46,6 +46,15 @@
 //     switch returned, CASes the parker word empty -> parked (no deadline) or parked_timed (a
 //     deadline: a timer entry is added). A token that arrived meanwhile (word == notified)
 //     makes the CAS fail and the worker runs the task again at once.
+//   Parking with a deferred publish (park_task_publish; the unbuffered channel's plain waits by
+//     tasks): the task's wait is not reachable yet when it switches out. Its worker then stores
+//     the word `parked` without a CAS -- no waker can know the task, and parker I3 leaves no
+//     earlier unpark in flight; a stale token is dropped, which costs only a spurious wake-up
+//     that never happens -- and then makes the wait reachable by CASing the given word from 0
+//     (the channel's slot). If that CAS fails, the word goes back to `empty` and the task runs
+//     again at once, told that nothing was published. One locked instruction per park fewer on
+//     W5's hand-off (the registration's CAS is needed anyway). Go's gopark does the same:
+//     the channel's unlock runs on g0 after the switch (runtime/proc.go, park_m).
 //   Waking a task (I2): unpark_task first looks at the word. `parked` (no deadline): nobody but
 //     this waker may write the word until the task runs again -- the task is switched out and
 //     finalised, no timer may take a `parked` word (timers only CAS parked_timed, so a stale
@@ -72,6 +81,10 @@
 //       with every worker asleep.
 //   P4  Run queues and the global queue hand a task (and all its fields) from the enqueuing
 //       thread to the dequeuing one with release/acquire (run_queue.hpp P1, moodycamel).
+//   P5  park_task_publish: the word's `parked` store (relaxed) and the switched-out fiber come
+//       before the publishing CAS (release) in the worker's program order; whoever takes the
+//       published wait does so with an acquire RMW of that word (the channel's claim or spill),
+//       then unpark_task's acquire load finds `parked` (P1's role without finalise_park's CAS).
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -582,16 +595,35 @@ void add_timer(worker* w, time_point deadline, task* t, std::uint64_t seq) noexc
   // relaxed: observers' snapshot (the watchdog's "no timer pending").
   t->timed_park_.store(deadline != no_deadline, std::memory_order_relaxed);
   bump(w->blocked_in_);  // tasks_blocked + 1; park_task_until counts the resumption
-  auto expected = parker::state::empty;
-  // acq_rel: release publishes the switched-out fiber to the waker (P1, I3); acquire on failure
-  // takes the token's writes (the task consumes the token itself when it runs).
-  const auto parked = deadline != no_deadline ? parker::state::parked_timed : parker::state::parked;
-  if (t->parker_.state_.compare_exchange_strong(expected, parked, std::memory_order_acq_rel,
-                                                 std::memory_order_acquire)) {
-    if (deadline != no_deadline) add_timer(w, deadline, t, seq);
-    return nullptr;  // t now belongs to whoever wakes it: do not touch it
+  if (std::atomic<std::uintptr_t>* word = t->publish_word_) {
+    // park_task_publish (P5): nobody can reach the wait before the CAS below publishes it, so
+    // the parker word is ours and needs no CAS; a stale token of an earlier wait is dropped (it
+    // would only have been a spurious wake-up).
+    t->publish_word_ = nullptr;
+    t->park_published_ = true;
+    // relaxed: the publishing CAS (release) orders it before any waker's acquire (P5).
+    t->parker_.state_.store(parker::state::parked, std::memory_order_relaxed);
+    std::uintptr_t idle = 0;
+    // release: P5 (the parked word, the switched-out fiber and the caller's wait to whoever
+    // takes the published value). Failure relaxed: the wait stays unpublished; the task retries.
+    if (word->compare_exchange_strong(idle, t->publish_value_, std::memory_order_release,
+                                      std::memory_order_relaxed))
+      return nullptr;  // t now belongs to whoever wakes it: do not touch it
+    t->park_published_ = false;
+    // relaxed: still unpublished, still ours.
+    t->parker_.state_.store(parker::state::empty, std::memory_order_relaxed);
+  } else {
+    auto expected = parker::state::empty;
+    // acq_rel: release publishes the switched-out fiber to the waker (P1, I3); acquire on
+    // failure takes the token's writes (the task consumes the token itself when it runs).
+    const auto parked = deadline != no_deadline ? parker::state::parked_timed : parker::state::parked;
+    if (t->parker_.state_.compare_exchange_strong(expected, parked, std::memory_order_acq_rel,
+                                                   std::memory_order_acquire)) {
+      if (deadline != no_deadline) add_timer(w, deadline, t, seq);
+      return nullptr;  // t now belongs to whoever wakes it: do not touch it
+    }
   }
-  // A token arrived while the fiber was switching out: run it again.
+  // A token arrived while the fiber was switching out, or a deferred publish failed: run it again.
   // relaxed: observers' snapshot.
   t->state_.store(task_state::running, std::memory_order_relaxed);
   if (w->rt_->deterministic_) {
@@ -763,7 +795,7 @@ void switch_to_scheduler(task* t) noexcept {
 /// The task a parking task on w may switch to directly: the run-next task, which is normally the
 /// one the parking task has just woken (a hand-off), under the same fairness limits as the
 /// scheduler loop's run-next pick (D3). nullptr: go through the scheduler.
-task* take_handoff_target(worker* w) noexcept {
+[[gnu::always_inline]] inline task* take_handoff_target(worker* w) noexcept {
   if (!w->handoff_ok_ || w->runnext_streak_ >= runnext_cap) return nullptr;
   // relaxed: a cheap look first; take_runnext does the acquire where a thief may exist (I6).
   if (w->runnext_.load(std::memory_order_relaxed) == nullptr) return nullptr;
@@ -779,7 +811,7 @@ task* take_handoff_target(worker* w) noexcept {
 /// Task a (running on w, parking) switches straight into task b: one switch instead of two
 /// (a -> scheduler -> b) and no scheduler loop pass. b finishes a's switch out (D2). `now`: the
 /// park's own tick reading (its "blocked since"), or 0: the trace record reads the clock itself.
-void direct_switch(worker* w, task* a, task* b, std::uint64_t now) noexcept {
+[[gnu::always_inline]] inline void direct_switch(worker* w, task* a, task* b, std::uint64_t now) noexcept {
   move_into_empty(w->sched_ctx_, a->ctx_);
   w->handoff_from_ = a;
   WEFT_TRACE_HANDOFF_W(w, a, b, now);  // a's switch-out to park and b's switch-in, one record
@@ -791,7 +823,7 @@ void direct_switch(worker* w, task* a, task* b, std::uint64_t now) noexcept {
 
 /// A parking task's switch out: directly to the task it handed work to, if any, else to the
 /// scheduler loop. `now`: as in direct_switch.
-void park_switch(task* t, std::uint64_t now) noexcept {
+[[gnu::always_inline]] inline void park_switch(task* t, std::uint64_t now) noexcept {
   worker* w = t->worker_;
   if (task* next = take_handoff_target(w)) {
     direct_switch(w, t, next, now);
@@ -1109,15 +1141,13 @@ bool take_waiting_token(parker& p) noexcept {
   w->npending_ = n + 1;
 }
 
-bool park_task_until(parker& p, time_point deadline) noexcept {
-  task* t = p.owner_task();
-  if (take_waiting_token(p)) return true;
-  if (deadline != no_deadline && clock::now() >= deadline) return false;
-  // "Since when" is the first park of the operation note_blocking named (relaxed: diagnostic).
-  // While a trace records, the park reads the clock, and the same reading stamps a direct
-  // switch's record (a re-park of the operation passes 0: the record reads the clock then),
-  // unless the trace samples its hand-off stamps (options::stamp_every) and this one is not
-  // due: then it reads no clock at all, and "since" is stamped lazily as without a trace.
+/// A park's "blocked since": the first park of the operation note_blocking named (relaxed:
+/// diagnostic). While a trace records, the park reads the clock, and the same reading stamps a
+/// direct switch's record (a re-park of the operation passes 0: the record reads the clock then),
+/// unless the trace samples its hand-off stamps (options::stamp_every) and this one is not due:
+/// then it reads no clock at all, and "since" is stamped lazily as without a trace. Returns the
+/// reading, or 0.
+[[gnu::always_inline]] inline std::uint64_t stamp_park(task* t) noexcept {
   std::uint64_t now = 0;
   if (t->since_ticks_.load(std::memory_order_relaxed) == 0) {
     if (trace_on() && trace_stamp_next_handoff(t->worker_)) [[unlikely]] {
@@ -1127,6 +1157,14 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
       stamp_later(t);
     }
   }
+  return now;
+}
+
+bool park_task_until(parker& p, time_point deadline) noexcept {
+  task* t = p.owner_task();
+  if (take_waiting_token(p)) return true;
+  if (deadline != no_deadline && clock::now() >= deadline) return false;
+  const std::uint64_t now = stamp_park(t);
   t->park_deadline_ = deadline;
   t->reason_ = switch_reason::park;
   park_switch(t, now);
@@ -1136,6 +1174,20 @@ bool park_task_until(parker& p, time_point deadline) noexcept {
   if (take_waiting_token(p)) return true;
   if (deadline == no_deadline) return true;
   return clock::now() < deadline;  // a stale timer may wake us early: that is a spurious wake
+}
+
+bool park_task_publish(parker& p, std::atomic<std::uintptr_t>& word, std::uintptr_t value) noexcept {
+  task* t = p.owner_task();
+  const std::uint64_t now = stamp_park(t);
+  t->park_deadline_ = no_deadline;
+  t->publish_word_ = &word;
+  t->publish_value_ = value;
+  t->reason_ = switch_reason::park;
+  park_switch(t, now);
+  bump(t->worker_->blocked_out_);  // tasks_blocked - 1, on the resuming worker's own counter
+  // Written by finalise_park before publishing (or after its failure, by our own worker); a
+  // waker's run-queue hand-off (P4) orders it before this read.
+  return t->park_published_;
 }
 
 void unpark_task(parker& p) noexcept {

@@ -88,10 +88,14 @@ struct task : task_note {
   bool quit_ = false;               // ~runtime: leave the fiber's loop
   bool heap_closure_ = false;
   bool claim_canary_ = false;       // start_fiber writes the stack's canary (stack_pool.hpp I3)
+  bool park_published_ = false;     // park_task_publish's outcome (finalise_park writes it)
   time_point park_deadline_{};
   task_invoke_fn invoke_ = nullptr;
   void* closure_ = nullptr;         // inline_closure_, the stack's top, or the heap (heap_closure_)
   task* next_free_ = nullptr;       // free-list link (pool side only)
+  // park_task_publish's CAS of publish_word_ from 0 to publish_value_, for finalise_park.
+  std::atomic<std::uintptr_t>* publish_word_ = nullptr;
+  std::uintptr_t publish_value_ = 0;
 
   parker parker_;                   // the task's parker: token word shared with wakers
   runtime_impl* const rt_;

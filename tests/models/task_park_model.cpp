@@ -33,6 +33,13 @@ struct task_park_policy {
   static constexpr std::memory_order plain_look = std::memory_order_acquire;
   /// The run queue's hand-off of the task (P4).
   static constexpr std::memory_order enqueue = std::memory_order_release;
+  /// Wait 2 parks through park_task_publish (P5): the wait is registered only once the task has
+  /// switched out, with the word stored `parked` (no CAS) just before the registering CAS.
+  static constexpr bool publish_park = false;
+  /// That registering CAS's order (release: P5).
+  static constexpr std::memory_order publish = std::memory_order_release;
+  /// The word is stored `parked` before the registering CAS (false: after it).
+  static constexpr bool parked_first = true;
 };
 
 template <class P>
@@ -108,6 +115,24 @@ struct task_park_stale_timer : rl::test_suite<task_park_stale_timer<P>, 3> {
     return !timed || rl::rand(2) == 0;
   }
 
+  // park_task_publish: switch out, then finalise_park's publish branch: the word is stored
+  // `parked` (relaxed: nobody can reach it before the CAS below), then the wait is registered
+  // (the channel slot's CAS from idle; here always idle: the task is its only user). Then wait to
+  // be run, as park().
+  void park_publish() {
+    const int seq = park_seq.load(std::memory_order_relaxed) + 1;
+    const int k = parks.load(std::memory_order_relaxed) + 1;
+    ctx($).store(seq);  // the fiber switches out
+    park_seq.store(seq, std::memory_order_relaxed);
+    parks.store(k, std::memory_order_relaxed);
+    if (P::parked_first) word.store(parked, std::memory_order_relaxed);  // a stale token of wait 1 is dropped
+    int idle = 0;
+    RL_ASSERT(registered2.compare_exchange_strong(idle, 1, P::publish, std::memory_order_relaxed));
+    if (!P::parked_first) word.store(parked, std::memory_order_relaxed);
+    // acquire: the run queue's hand-off (P4).
+    while (enqueues.load(std::memory_order_acquire) < k) rl::yield(1, $);
+  }
+
   void thread(unsigned index) {
     if (index == 0) {  // the task
       // Wait 1 (waiter.hpp wait_until with a deadline).
@@ -127,7 +152,8 @@ struct task_park_stale_timer : rl::test_suite<task_park_stale_timer<P>, 3> {
         RL_ASSERT(packet1($).load() == 11);
       }
       // Wait 2, no deadline.
-      registered2.store(1, std::memory_order_release);
+      if (P::publish_park) park_publish();
+      else registered2.store(1, std::memory_order_release);
       for (;;) {
         if (w2.load(std::memory_order_acquire) != 0) break;
         park(false);
@@ -164,8 +190,31 @@ struct mut_plain_look : task_park_policy {
   static constexpr std::memory_order plain_look = std::memory_order_relaxed;
 };
 
+/// Wait 2 through park_task_publish (the unbuffered channel's exclusive waits by tasks).
+struct publish_policy : task_park_policy {
+  static constexpr bool publish_park = true;
+};
+/// park_task_publish's registering CAS relaxed: the switched-out fiber and the `parked` word
+/// are not published to the waker that takes the wait.
+struct mut_publish_relaxed : publish_policy {
+  static constexpr std::memory_order publish = std::memory_order_relaxed;
+};
+
+/// `parked` stored after the registering CAS: the waker may find the word `empty`, leave a token
+/// and not enqueue, and the store then erases the token: the task is never run again.
+struct mut_publish_parked_late : publish_policy {
+  static constexpr bool parked_first = false;
+};
+
 }  // namespace
 
+WEFT_MODEL("task_park_publish",
+           "park_task_publish (P5): `parked` stored without CAS, then the wait registered; vs a stale timer and a stale token",
+           rl::test_result_success, task_park_stale_timer<publish_policy>);
+WEFT_MODEL("mut_task_park_publish_relaxed", "park_task_publish's registering CAS release -> relaxed: the fiber is not published",
+           rl::test_result_data_race, task_park_stale_timer<mut_publish_relaxed>);
+WEFT_MODEL("mut_task_park_publish_parked_late", "`parked` stored after park_task_publish's CAS: a wake-up lost, the task never runs",
+           rl::test_result_livelock, task_park_stale_timer<mut_publish_parked_late>);
 WEFT_MODEL("task_park_stale_timer",
            "task park/wake: plain-store wake vs a stale timer entry; one enqueue per park, fiber and packet visible",
            rl::test_result_success, task_park_stale_timer<task_park_policy>);

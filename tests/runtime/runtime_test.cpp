@@ -294,6 +294,50 @@ TEST(Stats, CountsLiveAndBlockedTasks) {
   EXPECT_EQ(s.tasks_blocked, 0u);
 }
 
+// park_task_publish (core/include/weft/detail/parker.hpp; scheduler.cpp P5): the wait becomes
+// reachable only after the task switched out, by a CAS of the given word from 0.
+TEST(ParkTaskPublish, AFailedPublishRunsTheTaskOnAtOnceWithTheWordUntouched) {
+  using weft::detail::parker;
+  weft::runtime rt(with_workers(1));
+  weft::spawn(rt, [] {
+    std::atomic<std::uintptr_t> word{5};  // not 0: somebody else's wait is there
+    parker& p = weft::detail::current_parker();
+    p.unpark();  // a stale token: the failed park neither sleeps on it nor needs it
+    EXPECT_FALSE(weft::detail::park_task_publish(p, word, 8));
+    EXPECT_EQ(word.load(), 5u);
+    EXPECT_EQ(p.state_.load(), parker::state::empty);
+  }).get().value();
+  EXPECT_EQ(weft::stats(rt).tasks_blocked, 0u);
+}
+
+TEST(ParkTaskPublish, APublishedWaitSleepsUntilWhoeverTakesItUnparksIt) {
+  using weft::detail::parker;
+  for (std::size_t workers : {1u, 2u}) {
+    weft::runtime rt(with_workers(workers));
+    for (int round = 0; round < 100; ++round) {
+      std::atomic<std::uintptr_t> word{0};
+      std::atomic<bool> woken{false};
+      auto sleeper = weft::spawn(rt, [&] {
+        parker& p = weft::detail::current_parker();
+        p.unpark();  // a stale token must not end the published park early
+        EXPECT_TRUE(weft::detail::park_task_publish(p, word, reinterpret_cast<std::uintptr_t>(&p)));
+        EXPECT_TRUE(woken.load()) << "returned before its waker unparked it";
+      });
+      auto waker = weft::spawn(rt, [&] {
+        std::uintptr_t v;
+        while ((v = word.exchange(0)) == 0) weft::yield();  // take the wait, as a channel's claim does
+        auto* p = reinterpret_cast<parker*>(v);
+        EXPECT_EQ(p->state_.load(), parker::state::parked);  // stored before the publishing CAS
+        woken.store(true);
+        p->unpark();
+      });
+      sleeper.get().value();
+      waker.get().value();
+    }
+    EXPECT_EQ(weft::stats(rt).tasks_blocked, 0u);
+  }
+}
+
 std::string dump_of(weft::runtime& rt) {
   std::ostringstream os;
   weft::dump_blocked(rt, os);

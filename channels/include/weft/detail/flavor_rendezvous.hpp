@@ -49,6 +49,11 @@
 //   P2  everything else is ordered by the lock (pairing) and the waiter CAS (waiter.hpp P1).
 //   P4  the slot's registering CAS (release) -> the claiming or spilling CAS (acquire): the
 //       waiter's frame (entry, packet, a sender's value) is visible to whoever took the entry.
+//   P5  A task's exclusive wait registers in the slot only after the task has switched out
+//       (park_published -> park_task_publish, core/src/scheduler.cpp P5): its worker stores the
+//       task's parker word `parked` and then makes the registering CAS, so by P4 the claimer's
+//       unpark finds `parked` and the park needed no CAS of its own. If the slot is no longer
+//       idle by then, nothing was registered and the task registers as a thread does.
 //   P3  has_*_ flags: written under the lock (release), read without it (acquire) by the try_
 //       fast path only, to skip the lock when nobody waits. Nothing decides on them alone: a
 //       blocking op that read a stale `false` registers under the lock, where it sees the
@@ -349,6 +354,23 @@ class rendezvous_chan final : public chan_state<T, Policy> {
     return slot_.compare_exchange_strong(s, reinterpret_cast<std::uintptr_t>(&e) | side,
                                          Policy::rendezvous_slot_register, std::memory_order_relaxed);
   }
+
+ public:
+  /// A task's exclusive wait, registered only once the task has switched out (park_task_publish,
+  /// P5): the publish CAS then also publishes the task's `parked` word, and its park needs no
+  /// CAS of its own. True: published and woken (re-check the waiter). False: the slot was not
+  /// idle by then; nothing was registered and the task ran on.
+  bool park_published(waker_entry& e, bool receiver, typename Policy::parker& pk) noexcept {
+    static_assert(slot_idle == 0, "park_task_publish publishes by a CAS from 0");
+    return park_task_publish(pk, slot_, reinterpret_cast<std::uintptr_t>(&e) | (receiver ? slot_receiver_bit : 0));
+  }
+  /// A hint: nobody waits in the slot or the lists.
+  bool slot_is_idle() const noexcept {
+    // relaxed: a hint; the publish CAS decides.
+    return slot_.load(std::memory_order_relaxed) == slot_idle;
+  }
+
+ private:
   /// A partner takes the entry the slot held as `s` (F2): nullptr if the slot changed first.
   waker_entry* claim(std::uintptr_t s) noexcept {
     // acquire: P4. Failure relaxed: the caller then decides under the lock.
@@ -456,18 +478,24 @@ template <bool Exclusive, class T>
       }
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
-    rendezvous_frame<T> f(current_parker());
+    parker& pk = current_parker();
+    rendezvous_frame<T> f(pk);
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
     e.packet = &p;
     p.src = &v;
-    if (!c.register_sender(e, Exclusive)) {  // a receiver waits, or closed: complete at once
-      if (status st = c.try_send(v); st != status::full) return st;
-      continue;
+    std::uintptr_t s;
+    // A task's exclusive wait registers in the idle slot as it switches out (P5).
+    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(e, false, pk)) {
+      s = w.wait_until(no_deadline);
+    } else {
+      if (!c.register_sender(e, Exclusive)) {  // a receiver waits, or closed: complete at once
+        if (status st = c.try_send(v); st != status::full) return st;
+        continue;
+      }
+      s = Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     }
-    const std::uintptr_t s =
-        Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     if (s == waiter::selected(0)) {  // a receiver is taking v (it unlinked our entry)
       rendezvous_chan<T>::finish_send(p);
       return status::ok;
@@ -497,18 +525,25 @@ template <bool Exclusive, class T>
       }
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
-    rendezvous_frame<T> f(current_parker());
+    parker& pk = current_parker();
+    rendezvous_frame<T> f(pk);
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
     e.packet = &p;
-    if (!c.register_receiver(e, Exclusive)) {  // a sender waits, or closed
-      result<T> r = c.try_recv();
-      if (r.code() != status::empty) return r;
-      continue;
+    std::uintptr_t s;
+    // A task's exclusive wait registers in the idle slot as it switches out (P5).
+    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() &&
+        c.park_published(e, true, pk)) {
+      s = w.wait_until(no_deadline);
+    } else {
+      if (!c.register_receiver(e, Exclusive)) {  // a sender waits, or closed
+        result<T> r = c.try_recv();
+        if (r.code() != status::empty) return r;
+        continue;
+      }
+      s = Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     }
-    const std::uintptr_t s =
-        Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     if (s == waiter::selected(0)) {
       result<T> r = rendezvous_chan<T>::finish_recv(p);
       if (r.code() != status::empty) return r;

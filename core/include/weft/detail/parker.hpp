@@ -62,6 +62,17 @@ bool park_task_until(parker& p, time_point deadline) noexcept;
 /// Make p's task runnable if it is parked (the runtime's side of parker::unpark for tasks).
 void unpark_task(parker& p) noexcept;
 
+/// Suspends the calling task (p.owner_task() == current task) without deadline, and only once
+/// its fiber is switched out makes the wait reachable: CAS `word` from 0 to `value` (release),
+/// with the parker word already `parked`, so the park itself needs no locked instruction (Go
+/// parks a goroutine the same way: gopark's unlock function runs on g0 after the switch,
+/// runtime/proc.go park_m). Returns false if the CAS failed: the task then ran on at once, no
+/// waker saw the wait, and no token was taken. Returns true after a wake-up of the published
+/// wait (the caller re-checks its waiter, as after park_until). Precondition: no wait of the task
+/// is reachable by a waker when it is called (parker I3), so the parker word is the caller's
+/// until the CAS succeeds.
+bool park_task_publish(parker& p, std::atomic<std::uintptr_t>& word, std::uintptr_t value) noexcept;
+
 class parker {
  public:
   /// The token word. `empty`: no token, owner not asleep; `notified`: a token is waiting;
