@@ -89,6 +89,26 @@ status do_try_send(chan_state<T>* s, T& v) {
   return status::closed;
 }
 
+/// A bounded send's wait (after try_send said full). Out of line, so that do_send's fast paths
+/// (this one's try, a rendezvous hand-off) need no saved registers.
+template <class T>
+[[gnu::noinline]] status bounded_send_slow(bounded_chan<T>* b, T& v, time_point deadline, context_state* ctx) {
+  chan_state<T>* const s = b;
+  status out = status::full;
+  auto try_once = [&] {
+    out = b->try_send(v);
+    return out != status::full;
+  };
+  // While spinning, poll for a batch of free slots (send_peek), trying at least every 64 polls.
+  // polls starts at 32: the first forced try comes after 32 polls, within adaptive_spin's
+  // free polls, then every 64.
+  std::uint32_t polls = 32;
+  auto poll = [&] { return b->send_peek() || (++polls & 63) == 0; };
+  const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s,
+                                 poll);
+  return w == status::ok ? out : w;
+}
+
 template <class T>
 status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) {
   switch (s->kind()) {
@@ -97,19 +117,7 @@ status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) 
       const status st = b->try_send(v);
       if (st != status::full) [[likely]]
         return st;
-      status out = status::full;
-      auto try_once = [&] {
-        out = b->try_send(v);
-        return out != status::full;
-      };
-      // While spinning, poll for a batch of free slots (send_peek), trying at least every 64 polls.
-      // polls starts at 32: the first forced try comes after 32 polls, within adaptive_spin's
-      // free polls, then every 64.
-      std::uint32_t polls = 32;
-      auto poll = [&] { return b->send_peek() || (++polls & 63) == 0; };
-      const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s,
-                                     poll);
-      return w == status::ok ? out : w;
+      return bounded_send_slow(b, v, deadline, ctx);
     }
     case flavor::unbounded: return static_cast<unbounded_chan<T>*>(s)->try_send(v);
     case flavor::rendezvous: {
