@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -239,6 +240,58 @@ TEST_P(MpmcStress, CausalOrderHoldsAcrossSeveralReceivers) {
         << "a later value's receive completed before the receive of " << all[j].value << " began";
     min_end_of_later = std::min(min_end_of_later, all[j].end);
   }
+}
+
+// Tasks' plain waits are registered in the slot only once the task has switched out
+// (park_task_publish, flavor_rendezvous.hpp P5); OS threads register theirs at once, so they race
+// into the slot in that window and the task's publish fails and falls back. Senders and receivers
+// of both kinds on two workers: every value arrives once, and each receiver sees each sender's
+// values in the order they were sent (an unbuffered send returns only after its receive).
+TEST(MixedStress, UnbufferedTasksPublishingAtSwitchOutRaceThreadsEveryValueOnceInSendOrder) {
+  weft::runtime_options o;
+  o.workers = 2;
+  weft::runtime rt(o);
+  auto the_chan = weft::make_chan<int>(0);
+  const int per = static_cast<int>(weft::test::scale(20000));
+  constexpr int task_senders = 2, thread_senders = 1, senders = task_senders + thread_senders;
+  constexpr int task_receivers = 2, thread_receivers = 1;
+  std::vector<std::atomic<int>> seen(static_cast<std::size_t>(senders * per));
+  for (auto& x : seen) x.store(0);
+  std::atomic<int> count{0};
+  auto send_all = [&, tx = the_chan.tx](int id) mutable {
+    for (int k = 0; k < per; ++k) ASSERT_EQ(tx.send(id * per + k), status::ok);
+  };
+  auto recv_all = [&, rx = the_chan.rx]() mutable {
+    std::vector<int> last(senders, -1);
+    for (;;) {
+      weft::result<int> r = rx.recv();
+      if (!r) {
+        ASSERT_EQ(r.code(), status::closed);
+        return;
+      }
+      ASSERT_GE(*r, 0);
+      ASSERT_LT(*r, senders * per);
+      const int from = *r / per;
+      ASSERT_GT(*r, last[static_cast<std::size_t>(from)]) << "sender " << from << "'s values out of order";
+      last[static_cast<std::size_t>(from)] = *r;
+      ASSERT_EQ(seen[static_cast<std::size_t>(*r)].fetch_add(1), 0) << "value " << *r << " arrived twice";
+      count.fetch_add(1);
+    }
+  };
+  std::vector<weft::future<void>> tasks;
+  for (int i = 0; i < task_receivers; ++i) tasks.push_back(weft::spawn(rt, recv_all));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < thread_receivers; ++i) threads.emplace_back(recv_all);
+  std::vector<weft::future<void>> sending;
+  for (int i = 0; i < task_senders; ++i) sending.push_back(weft::spawn(rt, [&, i] { send_all(i); }));
+  for (int i = 0; i < thread_senders; ++i) threads.emplace_back([&, i] { send_all(task_senders + i); });
+  for (auto& f : sending) f.get().value();
+  const auto give_up = std::chrono::steady_clock::now() + weft::test::hang_deadline();
+  while (count.load() < senders * per && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  the_chan.tx.close();
+  for (auto& f : tasks) f.get().value();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(count.load(), senders * per);
 }
 
 }  // namespace

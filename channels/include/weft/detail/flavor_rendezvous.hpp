@@ -362,6 +362,7 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   /// idle by then; nothing was registered and the task ran on.
   bool park_published(waker_entry& e, bool receiver, typename Policy::parker& pk) noexcept {
     static_assert(slot_idle == 0, "park_task_publish publishes by a CAS from 0");
+    WEFT_INJECT_YIELD();  // the slot looked idle; another waiter may take it before the publish
     return park_task_publish(pk, slot_, reinterpret_cast<std::uintptr_t>(&e) | (receiver ? slot_receiver_bit : 0));
   }
   /// A hint: nobody waits in the slot or the lists.
