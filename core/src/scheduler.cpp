@@ -51,8 +51,10 @@
 //     the word `parked` without a CAS -- no waker can know the task, and parker I3 leaves no
 //     earlier unpark in flight; a stale token is dropped, which costs only a spurious wake-up
 //     that never happens -- and then makes the wait reachable by CASing the given word from 0
-//     (the channel's slot). If that CAS fails, the word goes back to `empty` and the task runs
-//     again at once, told that nothing was published. One locked instruction per park fewer on
+//     (the channel's slot). If that CAS fails, the word goes back to `empty` and the task is
+//     runnable again at once (its worker runs it next from the loop; after a direct switch it
+//     joins the local queue, as after a token race), told that nothing was published. Observers
+//     count the task blocked from its switch-out on, before its wait is reachable. One locked instruction per park fewer on
 //     W5's hand-off (the registration's CAS is needed anyway). Go's gopark does the same:
 //     the channel's unlock runs on g0 after the switch (runtime/proc.go, park_m).
 //   Waking a task (I2): unpark_task first looks at the word. `parked` (no deadline): nobody but
@@ -1197,7 +1199,8 @@ void unpark_task(parker& p) noexcept {
   if (p.state_.load(std::memory_order_acquire) == parker::state::parked) {
 #ifdef NDEBUG
     // relaxed: nobody else writes the word now; the task reads it only after the run queue's
-    // hand-off (P4), and the next finalise_park's CAS reads the latest value anyway.
+    // hand-off (P4), and the next finalise_park's CAS reads the latest value anyway (its
+    // publish branch overwrites it: nobody else writes the word then, P5).
     p.state_.store(parker::state::empty, std::memory_order_relaxed);
 #else
     // Debug builds check parker I3 instead of trusting it (acq_rel: as the exchange below): a

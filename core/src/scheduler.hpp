@@ -8,7 +8,9 @@
 //   I2  task::state_ == parked iff the task's parker word is `parked` / `parked_timed` or a
 //       waker/timer has just moved it off that and is about to make the task runnable; only the
 //       one that moved the parker word off it makes the task runnable (exactly one enqueue per
-//       park).
+//       park). (Briefly not while finalise_park undoes a park: a token that came during the
+//       switch-out, or a failed deferred publish, scheduler.cpp P5; the worker runs the task
+//       again itself.)
 //   I3  A task's fiber is switched out completely before its parker word becomes `parked`
 //       (`parked_timed`): only code that runs after the switch away from it returned publishes
 //       it (its worker's scheduler loop, or the task it switched directly to: scheduler.cpp D2).
@@ -19,8 +21,10 @@
 //       with one worker (worker::sole_) steal() returns at once, so the owner is the only writer
 //       and needs no read-modify-write on it (plain loads and stores, scheduler.cpp).
 // Protocol (who may touch what):
-//   task::ctx_, side_, reason_, park_deadline_, invoke_, closure_   the thread running the task
-//       or its scheduler loop; handed between workers through the run queues (release/acquire).
+//   task::ctx_, side_, reason_, park_deadline_, invoke_, closure_, publish_word_, publish_value_,
+//       park_published_   the thread running the task or its scheduler loop (the publish fields:
+//       set by park_task_publish, consumed by finalise_park on the same thread); handed between
+//       workers through the run queues (release/acquire).
 //   worker::free_, timers_, det_ready_, runnext_streak_   the worker's own thread only.
 //   runtime_impl::pool_mu_   guards the shared free list, the task registry and the stack pool.
 //   runtime_impl::idle_mu_   guards idle_ and worker::in_idle_.

@@ -22,7 +22,7 @@
 // Invariants:
 //   I1  state_ is `notified` iff a token is available (set by unpark, not yet consumed).
 //   I2  state_ is `parked` (or, task parkers only, `parked_timed`) only while the owner is inside
-//       park_until and may be asleep.
+//       park_until (or, task parkers, park_task_publish) and may be asleep.
 //   I3  Task parkers: at most one unpark() is in flight at a time, and the owner leaves the wait
 //       it was issued for only after it returned. Both callers keep this: waiter::wake() stores
 //       released_ after unpark() and the woken owner waits for released_ (waiter.hpp I2);
@@ -66,8 +66,9 @@ void unpark_task(parker& p) noexcept;
 /// its fiber is switched out makes the wait reachable: CAS `word` from 0 to `value` (release),
 /// with the parker word already `parked`, so the park itself needs no locked instruction (Go
 /// parks a goroutine the same way: gopark's unlock function runs on g0 after the switch,
-/// runtime/proc.go park_m). Returns false if the CAS failed: the task then ran on at once, no
-/// waker saw the wait, and no token was taken. Returns true after a wake-up of the published
+/// runtime/proc.go park_m). Returns false if the CAS failed: the task was made runnable again
+/// at once (the run-next slot's or the local queue's turn), no waker saw the wait, and a stale
+/// token the word held is gone (dropped, as a spurious wake-up may be). Returns true after a wake-up of the published
 /// wait (the caller re-checks its waiter, as after park_until). Precondition: no wait of the task
 /// is reachable by a waker when it is called (parker I3), so the parker word is the caller's
 /// until the CAS succeeds.
