@@ -54,9 +54,10 @@
 //     (the channel's slot). If that CAS fails, the word goes back to `empty` and the task is
 //     runnable again at once (its worker runs it next from the loop; after a direct switch it
 //     joins the local queue, as after a token race), told that nothing was published. Observers
-//     count the task blocked from its switch-out on, before its wait is reachable. One locked instruction per park fewer on
-//     W5's hand-off (the registration's CAS is needed anyway). Go's gopark does the same:
-//     the channel's unlock runs on g0 after the switch (runtime/proc.go, park_m).
+//     count the task blocked from its switch-out on, before its wait is reachable. One locked
+//     instruction per park fewer on W5's hand-off (the registration's CAS is needed anyway).
+//     Go's gopark does the same: the channel's unlock runs on g0 after the switch
+//     (runtime/proc.go, park_m).
 //   Waking a task (I2): unpark_task first looks at the word. `parked` (no deadline): nobody but
 //     this waker may write the word until the task runs again -- the task is switched out and
 //     finalised, no timer may take a `parked` word (timers only CAS parked_timed, so a stale

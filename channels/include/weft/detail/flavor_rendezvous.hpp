@@ -534,8 +534,7 @@ template <bool Exclusive, class T>
     e.packet = &p;
     std::uintptr_t s;
     // A task's exclusive wait registers in the idle slot as it switches out (P5).
-    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() &&
-        c.park_published(e, true, pk)) {
+    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(e, true, pk)) {
       s = w.wait_until(no_deadline);
     } else {
       if (!c.register_receiver(e, Exclusive)) {  // a sender waits, or closed

@@ -68,10 +68,10 @@ void unpark_task(parker& p) noexcept;
 /// parks a goroutine the same way: gopark's unlock function runs on g0 after the switch,
 /// runtime/proc.go park_m). Returns false if the CAS failed: the task was made runnable again
 /// at once (the run-next slot's or the local queue's turn), no waker saw the wait, and a stale
-/// token the word held is gone (dropped, as a spurious wake-up may be). Returns true after a wake-up of the published
-/// wait (the caller re-checks its waiter, as after park_until). Precondition: no wait of the task
-/// is reachable by a waker when it is called (parker I3), so the parker word is the caller's
-/// until the CAS succeeds.
+/// token the word held is gone (dropped, as a spurious wake-up may be). Returns true after a
+/// wake-up of the published wait (the caller re-checks its waiter, as after park_until).
+/// Precondition: no wait of the task is reachable by a waker when it is called (parker I3), so
+/// the parker word is the caller's until the CAS succeeds.
 bool park_task_publish(parker& p, std::atomic<std::uintptr_t>& word, std::uintptr_t value) noexcept;
 
 class parker {
