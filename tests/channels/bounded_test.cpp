@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -148,3 +149,69 @@ TEST_P(BoundedChan, LargeCapacityWorks) {
 }
 
 }  // namespace
+
+// Slot placement (flavor_bounded.hpp, "Slot placement"): power-of-two capacities spread
+// consecutive indices over cache lines, other capacities do not. Each capacity below, for three
+// slot sizes (16, 32 and 64 bytes: 8, 4 and 2 slots per 128-byte unit), fills the ring to
+// exactly its capacity, wraps it for several laps in uneven bursts checking FIFO order, and is
+// then dropped holding values that straddle the wrap. A placement that sent two indices to one
+// slot would refuse a send below capacity (a stamp already advanced), deliver a value twice or
+// out of order, or destroy one twice (leak_check counts lives).
+template <std::size_t Bytes>
+struct payload {
+  tracked v;
+  unsigned char pad[Bytes - sizeof(tracked)] = {};
+  explicit payload(int x) : v(x) {}
+};
+template <>
+struct payload<sizeof(tracked)> {
+  tracked v;
+  explicit payload(int x) : v(x) {}
+};
+
+template <class V>
+void exercise_slot_placement(std::size_t cap) {
+  SCOPED_TRACE(::testing::Message() << "capacity " << cap << ", value of " << sizeof(V) << " bytes");
+  leak_check guard;
+  {
+    auto the_chan = weft::make_chan<V>(cap);
+    auto& tx = the_chan.tx;
+    auto& rx = the_chan.rx;
+    int next_send = 0, next_recv = 0;
+    auto send = [&] {
+      V v(next_send);
+      ASSERT_EQ(tx.try_send(std::move(v)), status::ok) << "send " << next_send << " with " << next_send - next_recv << " inside";
+      ++next_send;
+    };
+    auto recv = [&] {
+      auto r = rx.try_recv();
+      ASSERT_TRUE(r) << "recv " << next_recv;
+      ASSERT_EQ(r->v.value(), next_recv);
+      ++next_recv;
+    };
+    for (std::size_t i = 0; i < cap; ++i) ASSERT_NO_FATAL_FAILURE(send());
+    V extra(-1);
+    ASSERT_EQ(tx.try_send(std::move(extra)), status::full);
+    for (std::size_t i = 0; i < cap / 2 + 1; ++i) ASSERT_NO_FATAL_FAILURE(recv());
+    // Uneven bursts: every index is written and read at several distances from its neighbours.
+    const std::size_t laps_ops = 4 * cap + 7;
+    for (std::size_t op = 0, burst = 1; op < laps_ops; op += burst, burst = burst % 5 + 2) {
+      for (std::size_t i = 0; i < burst && static_cast<std::size_t>(next_send - next_recv) < cap; ++i)
+        ASSERT_NO_FATAL_FAILURE(send());
+      for (std::size_t i = 0; i + 1 < burst && next_recv < next_send; ++i) ASSERT_NO_FATAL_FAILURE(recv());
+    }
+    while (static_cast<std::size_t>(next_send - next_recv) < cap) ASSERT_NO_FATAL_FAILURE(send());
+    ASSERT_EQ(tx.try_send(std::move(extra)), status::full);
+    for (std::size_t i = 0; i < cap / 3; ++i) ASSERT_NO_FATAL_FAILURE(recv());
+    guard.expect_live(static_cast<long>(next_send - next_recv) + 1);  // + `extra`
+  }  // the channel dies holding values across the wrap: each destroyed once
+}
+
+TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {
+  static_assert(sizeof(payload<8>) == 8 && sizeof(payload<24>) == 24 && sizeof(payload<56>) == 56);
+  for (std::size_t cap : {1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 64, 100, 128, 1000, 1024, 4096}) {
+    exercise_slot_placement<payload<8>>(cap);
+    exercise_slot_placement<payload<24>>(cap);
+    exercise_slot_placement<payload<56>>(cap);
+  }
+}

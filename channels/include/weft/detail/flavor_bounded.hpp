@@ -9,6 +9,15 @@
 // one_lap_ (a power of two > 2*cap_ ... see make); tail additionally carries mark_bit_ once
 // closed (by close(), the last sender or the last receiver leaving).
 //
+// Slot placement: index i lives in buffer_[slot_of(i)]. When cap_ is a power of two, a slot's
+// size divides cache_line_size (the destructive-interference unit: 128 on x86-64, platform.hpp)
+// and the ring spans at least two such units per slot of one, consecutive indices go to
+// different units: slot_of(i) = (i mod U) * per_unit + i / U, with U = cap_ / per_unit units --
+// the transpose of a per_unit x U matrix, a bijection on [0, cap_). A sender filling i + 1 while
+// a receiver empties i (a ring running nearly empty or nearly full: W1, W6) then writes
+// another line instead of stealing the one the receiver reads. Otherwise slot_of(i) = i. The
+// idea is atomic_queue's index remapping (github.com/max0x7ba/atomic_queue, "remap_index").
+//
 // Invariants:
 //   I1  A slot's stamp is `pos` while it is free for the send at position `pos`, and `pos + 1`
 //       while it holds the value sent at `pos`; a receive at `pos` sets it to `pos + one_lap_`
@@ -41,6 +50,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -78,9 +88,14 @@ class bounded_chan final : public chan_state<T, Policy> {
  public:
   /// Precondition: cap >= 1. Throws std::bad_alloc (the caller turns it into weft::error).
   explicit bounded_chan(std::size_t cap)
-      : chan_state<T, Policy>(flavor::bounded, 1, 1), cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2) {
-    buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * cap_, std::align_val_t(alignof(slot))));
-    for (std::size_t i = 0; i < cap_; ++i) ::new (&buffer_[i].stamp) atomic<std::size_t>(i);
+      : chan_state<T, Policy>(flavor::bounded, 1, 1),
+        cap_(cap),
+        mark_bit_(next_pow2(cap + 1)),
+        one_lap_(mark_bit_ * 2),
+        spread_(spread_of(cap)) {
+    // Aligned to the interference unit, so no slot straddles two lines.
+    buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * cap_, buffer_align));
+    for (std::size_t i = 0; i < cap_; ++i) ::new (&at(i).stamp) atomic<std::size_t>(i);
   }
 
   ~bounded_chan() override {
@@ -91,14 +106,14 @@ class bounded_chan final : public chan_state<T, Policy> {
     while (head != tail) {
       const std::size_t index = head & (mark_bit_ - 1);
       if constexpr (nothrow_move) {
-        buffer_[index].value()->~T();
+        at(index).value()->~T();
       } else {
-        if (!buffer_[index].poisoned) buffer_[index].value()->~T();
+        if (!at(index).poisoned) at(index).value()->~T();
       }
       head = index + 1 < cap_ ? head + 1 : (head & ~(one_lap_ - 1)) + one_lap_;
     }
-    for (std::size_t i = 0; i < cap_; ++i) std::destroy_at(&buffer_[i].stamp);
-    ::operator delete(buffer_, std::align_val_t(alignof(slot)));
+    for (std::size_t i = 0; i < cap_; ++i) std::destroy_at(&at(i).stamp);
+    ::operator delete(buffer_, buffer_align);
   }
 
   std::size_t capacity() const noexcept { return cap_; }
@@ -110,13 +125,13 @@ class bounded_chan final : public chan_state<T, Policy> {
     std::size_t tail = tail_.load(std::memory_order_relaxed);
     // We load this slot's stamp, then write it: fetch its line writable at once (first attempt
     // only: a retry may be racing another sender's commit on it).
-    prefetch_for_write(&buffer_[tail & (mark_bit_ - 1)]);
+    prefetch_for_write(&at(tail & (mark_bit_ - 1)));
     for (;;) {
       if (tail & mark_bit_) return status::closed;
       const std::size_t index = tail & (mark_bit_ - 1);
       const std::size_t lap = tail & ~(one_lap_ - 1);
       const std::size_t next = index + 1 < cap_ ? tail + 1 : lap + one_lap_;
-      slot& s = buffer_[index];
+      slot& s = at(index);
       // acquire: P1 (the receiver that freed this slot has finished reading it).
       const std::size_t stamp = s.stamp.load(Policy::ring_free_stamp_load);
       if (stamp == tail) {
@@ -157,7 +172,7 @@ class bounded_chan final : public chan_state<T, Policy> {
     for (;;) {
       const std::size_t index = head & (mark_bit_ - 1);
       const std::size_t lap = head & ~(one_lap_ - 1);
-      slot& s = buffer_[index];
+      slot& s = at(index);
       // acquire: P1 (the sender's value is visible once the stamp says full).
       const std::size_t stamp = s.stamp.load(Policy::ring_full_stamp_load);
       if (head + 1 == stamp) {
@@ -234,14 +249,14 @@ class bounded_chan final : public chan_state<T, Policy> {
       index -= cap_;
       lap += one_lap_;
     }
-    return buffer_[index].stamp.load(std::memory_order_relaxed) == (lap | index);
+    return at(index).stamp.load(std::memory_order_relaxed) == (lap | index);
   }
   /// A hint for spinning receivers: the head slot holds a value. Reads only that slot's stamp
   /// (the line the sender must write anyway), never tail.
   bool recv_peek() const noexcept {
     // relaxed x2: a hint only; try_recv re-reads both with the orderings that matter.
     const std::size_t head = head_.load(std::memory_order_relaxed);
-    return buffer_[head & (mark_bit_ - 1)].stamp.load(std::memory_order_relaxed) == head + 1;
+    return at(head & (mark_bit_ - 1)).stamp.load(std::memory_order_relaxed) == head + 1;
   }
   /// A receive would not return empty. seq_cst loads: P2/P3.
   bool recv_ready() const noexcept {
@@ -319,6 +334,29 @@ class bounded_chan final : public chan_state<T, Policy> {
   const std::size_t cap_;
   const std::size_t mark_bit_;  // the closed bit of tail; also 1 + the largest index
   const std::size_t one_lap_;   // the lap increment
+  /// slot_of(i) = ((i & mask) << up) | (i >> down): see "Slot placement" above. The identity is
+  /// mask = all ones, up = 0, down = 63 (indices stay far below 2^63).
+  struct spread {
+    std::size_t mask, up, down;
+  };
+  static spread spread_of(std::size_t cap) noexcept {
+    constexpr std::size_t unit = cache_line_size;
+    if constexpr (sizeof(slot) * 2 <= unit && unit % sizeof(slot) == 0) {
+      constexpr std::size_t per_unit = unit / sizeof(slot);
+      if ((cap & (cap - 1)) == 0 && cap >= 2 * per_unit) {
+        const std::size_t units = cap / per_unit;
+        return {units - 1, static_cast<std::size_t>(std::countr_zero(per_unit)),
+                static_cast<std::size_t>(std::countr_zero(units))};
+      }
+    }
+    return {~std::size_t{0}, 0, 63};
+  }
+  slot& at(std::size_t index) const noexcept {
+    return buffer_[((index & spread_.mask) << spread_.up) | (index >> spread_.down)];
+  }
+
+  static constexpr std::align_val_t buffer_align{alignof(slot) > cache_line_size ? alignof(slot) : cache_line_size};
+  const spread spread_;
   slot* buffer_ = nullptr;
   alignas(cache_line_size) atomic<std::size_t> head_{0};  // receivers only, via CAS; I2
   alignas(cache_line_size) atomic<std::size_t> tail_{0};  // senders via CAS, close via fetch_or
