@@ -150,8 +150,9 @@ TEST_P(BoundedChan, LargeCapacityWorks) {
 
 }  // namespace
 
-// Slot placement (flavor_bounded.hpp, "Slot placement"): power-of-two capacities spread
-// consecutive indices over cache lines, other capacities do not. Each capacity below, for three
+// Slot placement (flavor_bounded.hpp, "Slot placement"): capacities at or up to an eighth below
+// a power of two spread consecutive indices over cache lines (over a buffer of that power of
+// two), other capacities do not. Each capacity below, for three
 // slot sizes (16, 32 and 64 bytes: 8, 4 and 2 slots per 128-byte unit), fills the ring to
 // exactly its capacity, wraps it for several laps in uneven bursts checking FIFO order, and is
 // then dropped holding values that straddle the wrap. A placement that sent two indices to one
@@ -209,7 +210,7 @@ void exercise_slot_placement(std::size_t cap) {
 
 TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {
   static_assert(sizeof(payload<8>) == 8 && sizeof(payload<24>) == 24 && sizeof(payload<56>) == 56);
-  for (std::size_t cap : {1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 64, 100, 128, 1000, 1024, 4096}) {
+  for (std::size_t cap : {1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 60, 64, 100, 128, 900, 1000, 1024, 4096}) {
     exercise_slot_placement<payload<8>>(cap);
     exercise_slot_placement<payload<24>>(cap);
     exercise_slot_placement<payload<56>>(cap);

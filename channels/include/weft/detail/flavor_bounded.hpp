@@ -9,14 +9,17 @@
 // one_lap_ (a power of two > 2*cap_ ... see make); tail additionally carries mark_bit_ once
 // closed (by close(), the last sender or the last receiver leaving).
 //
-// Slot placement: index i lives in buffer_[slot_of(i)]. When cap_ is a power of two, a slot's
-// size divides cache_line_size (the destructive-interference unit: 128 on x86-64, platform.hpp)
-// and the ring spans at least two such units per slot of one, consecutive indices go to
-// different units: slot_of(i) = (i mod U) * per_unit + i / U, with U = cap_ / per_unit units --
-// the transpose of a per_unit x U matrix, a bijection on [0, cap_). A sender filling i + 1 while
-// a receiver empties i (a ring running nearly empty or nearly full: W1, W6) then writes
-// another line instead of stealing the one the receiver reads. Otherwise slot_of(i) = i. The
-// idea is atomic_queue's index remapping (github.com/max0x7ba/atomic_queue, "remap_index").
+// Slot placement: index i lives in buffer_[slot_of(i)]. When a slot's size divides
+// cache_line_size (the destructive-interference unit: 128 on x86-64, platform.hpp), consecutive
+// indices go to different units: slot_of(i) = (i mod U) * per_unit + i / U over a buffer of
+// span = next_pow2(cap_) slots, U = span / per_unit units -- the transpose of a per_unit x U
+// matrix, a bijection on [0, span), so injective on [0, cap_). A sender filling i + 1 while a
+// receiver empties i (a ring running nearly empty or nearly full: W1, W2) then writes another
+// line instead of stealing the one the receiver reads. Taken when the span has at least two
+// units and wastes at most an eighth of it (cap_ 1000 -> 1024 slots; 100 -> identity); the
+// unused slots are never touched. Otherwise slot_of(i) = i. The idea is atomic_queue's index
+// remapping (github.com/max0x7ba/atomic_queue, "remap_index"); measured in bench/RESULTS.md,
+// session 16.
 //
 // Invariants:
 //   I1  A slot's stamp is `pos` while it is free for the send at position `pos`, and `pos + 1`
@@ -94,7 +97,7 @@ class bounded_chan final : public chan_state<T, Policy> {
         one_lap_(mark_bit_ * 2),
         spread_(spread_of(cap)) {
     // Aligned to the interference unit, so no slot straddles two lines.
-    buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * cap_, buffer_align));
+    buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * spread_.slots, buffer_align));
     for (std::size_t i = 0; i < cap_; ++i) ::new (&at(i).stamp) atomic<std::size_t>(i);
   }
 
@@ -336,20 +339,22 @@ class bounded_chan final : public chan_state<T, Policy> {
   const std::size_t one_lap_;   // the lap increment
   /// slot_of(i) = ((i & mask) << up) | (i >> down): see "Slot placement" above. The identity is
   /// mask = all ones, up = 0, down = 63 (indices stay far below 2^63).
+  /// `slots`: the buffer's length (cap_, or the power of two the transpose runs over).
   struct spread {
-    std::size_t mask, up, down;
+    std::size_t mask, up, down, slots;
   };
   static spread spread_of(std::size_t cap) noexcept {
     constexpr std::size_t unit = cache_line_size;
     if constexpr (sizeof(slot) * 2 <= unit && unit % sizeof(slot) == 0) {
       constexpr std::size_t per_unit = unit / sizeof(slot);
-      if ((cap & (cap - 1)) == 0 && cap >= 2 * per_unit) {
-        const std::size_t units = cap / per_unit;
+      const std::size_t span = next_pow2(cap);
+      if (span - cap <= span / 8 && span >= 2 * per_unit) {
+        const std::size_t units = span / per_unit;
         return {units - 1, static_cast<std::size_t>(std::countr_zero(per_unit)),
-                static_cast<std::size_t>(std::countr_zero(units))};
+                static_cast<std::size_t>(std::countr_zero(units)), span};
       }
     }
-    return {~std::size_t{0}, 0, 63};
+    return {~std::size_t{0}, 0, 63, cap};
   }
   slot& at(std::size_t index) const noexcept {
     return buffer_[((index & spread_.mask) << spread_.up) | (index >> spread_.down)];
