@@ -9,10 +9,11 @@
 // one_lap_ (a power of two > 2*cap_ ... see make); tail additionally carries mark_bit_ once
 // closed (by close(), the last sender or the last receiver leaving).
 //
-// Slot placement: index i lives in buffer_[slot_of(i)]. When a slot's size divides
+// Slot placement: index i lives in buffer_[slot_of(i)]. When a slot takes at most half of
 // cache_line_size (the destructive-interference unit: 128 on x86-64, platform.hpp), consecutive
-// indices go to different units: slot_of(i) = (i mod U) * per_unit + i / U over a buffer of
-// span = next_pow2(cap_) slots, U = span / per_unit units -- the transpose of a per_unit x U
+// indices go per_unit slots apart (per_unit = the largest power of two of slots that fit in a
+// unit, so more than half a unit apart): slot_of(i) = (i mod U) * per_unit + i / U over a buffer
+// of span = next_pow2(cap_) slots, U = span / per_unit -- the transpose of a per_unit x U
 // matrix, a bijection on [0, span), so injective on [0, cap_). A sender filling i + 1 while a
 // receiver empties i (a ring running nearly empty or nearly full: W1, W2) then writes another
 // line instead of stealing the one the receiver reads. Taken when the span has at least two
@@ -345,8 +346,10 @@ class bounded_chan final : public chan_state<T, Policy> {
   };
   static spread spread_of(std::size_t cap) noexcept {
     constexpr std::size_t unit = cache_line_size;
-    if constexpr (sizeof(slot) * 2 <= unit && unit % sizeof(slot) == 0) {
-      constexpr std::size_t per_unit = unit / sizeof(slot);
+    if constexpr (sizeof(slot) * 2 <= unit) {
+      // A power of two (for the shifts) of slots per unit: neighbours end up more than half a
+      // unit (64 bytes on x86-64) apart, so never on one line.
+      constexpr std::size_t per_unit = std::bit_floor(unit / sizeof(slot));
       const std::size_t span = next_pow2(cap);
       if (span - cap <= span / 8 && span >= 2 * per_unit) {
         const std::size_t units = span / per_unit;
