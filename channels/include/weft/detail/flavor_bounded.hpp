@@ -97,7 +97,7 @@ class bounded_chan final : public chan_state<T, Policy> {
         mark_bit_(next_pow2(cap + 1)),
         one_lap_(mark_bit_ * 2),
         spread_(spread_of(cap)) {
-    // Aligned to the interference unit, so no slot straddles two lines.
+    // Aligned to the interference unit: a slot whose size divides a line never straddles two.
     buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * spread_.slots, buffer_align));
     for (std::size_t i = 0; i < cap_; ++i) ::new (&at(i).stamp) atomic<std::size_t>(i);
   }
@@ -348,7 +348,8 @@ class bounded_chan final : public chan_state<T, Policy> {
     constexpr std::size_t unit = cache_line_size;
     if constexpr (sizeof(slot) * 2 <= unit) {
       // A power of two (for the shifts) of slots per unit: neighbours end up more than half a
-      // unit (64 bytes on x86-64) apart, so never on one line.
+      // unit (64 bytes on x86-64) apart. They share no line when the slot size divides a line;
+      // other sizes (40 bytes: 80 apart) may still meet at one line's two ends.
       constexpr std::size_t per_unit = std::bit_floor(unit / sizeof(slot));
       const std::size_t span = next_pow2(cap);
       if (span - cap <= span / 8 && span >= 2 * per_unit) {
