@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -148,14 +149,12 @@ TEST_P(BoundedChan, LargeCapacityWorks) {
   for (int i = 0; i < (1 << 16); ++i) ASSERT_EQ(*rx.try_recv(), i);
 }
 
-}  // namespace
-
 // Slot placement (flavor_bounded.hpp, "Slot placement"): capacities at or up to an eighth below
 // a power of two spread consecutive indices over cache lines (over a buffer of that power of
-// two), other capacities do not. Each capacity below, for five
-// slot sizes (16, 24, 32, 48 and 64 bytes: 8, 4, 4, 2 and 2 slots apart), fills the ring to
-// exactly its capacity, wraps it for several laps in uneven bursts checking FIFO order, and is
-// then dropped holding values that straddle the wrap. A placement that sent two indices to one
+// two), other capacities do not. Each capacity below, for five slot sizes (16, 24, 32, 48 and 64
+// bytes: neighbours 8, 4, 4, 2 and 2 slots apart), fills the ring to exactly its capacity, wraps
+// it for several laps in uneven bursts checking FIFO order, and is then dropped holding values
+// that straddle the wrap. A placement that sent two indices to one
 // slot would refuse a send below capacity (a stamp already advanced), deliver a value twice or
 // out of order, or destroy one twice (leak_check counts lives).
 template <std::size_t Bytes>
@@ -211,7 +210,8 @@ void exercise_slot_placement(std::size_t cap) {
 TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {
   static_assert(sizeof(payload<8>) == 8 && sizeof(payload<16>) == 16 && sizeof(payload<24>) == 24 &&
                 sizeof(payload<40>) == 40 && sizeof(payload<56>) == 56);
-  for (std::size_t cap : {1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 60, 64, 100, 128, 900, 1000, 1024, 4096}) {
+  for (std::size_t cap : std::initializer_list<std::size_t>{1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 60, 64, 100, 128, 900,
+                                                          1000, 1024, 4096}) {
     exercise_slot_placement<payload<8>>(cap);
     exercise_slot_placement<payload<16>>(cap);
     exercise_slot_placement<payload<24>>(cap);
@@ -219,3 +219,5 @@ TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {
     exercise_slot_placement<payload<56>>(cap);
   }
 }
+
+}  // namespace
