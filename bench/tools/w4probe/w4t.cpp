@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -72,6 +73,12 @@ int main(int argc, char** argv) {
     if (l > mx) mx = l;
   }
   std::printf("mean %.1f ns/rt, max %.1f us\n", double(total) / double(n), double(mx) / 1e3);
+  std::vector<std::int64_t> sorted = lat;  // the typical round trip, apart from the slow hops
+  std::sort(sorted.begin(), sorted.end());
+  std::printf("p50 %lld ns/rt (p10 %lld, p25 %lld, p75 %lld, p90 %lld, p99 %lld)\n",
+              static_cast<long long>(sorted[n / 2]), static_cast<long long>(sorted[n / 10]),
+              static_cast<long long>(sorted[n / 4]), static_cast<long long>(sorted[3 * n / 4]),
+              static_cast<long long>(sorted[9 * n / 10]), static_cast<long long>(sorted[99 * n / 100]));
   for (int k = 0; k < 8; ++k)
     if (cnt[k] != 0)
       std::printf("  %-9s %9llu rt  %5.1f%% of time  (mean %.1f us)\n", names[k], (unsigned long long)cnt[k],
