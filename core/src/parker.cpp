@@ -227,12 +227,12 @@ bool poll_token(std::atomic<parker::state>& s) noexcept {
 // (W6: 5 threads on 2 cores) each follow spinner takes a core from the threads that would make
 // the waiters ready.
 enum class follow_end { caught, expired, cut_short };
-follow_end follow_spin(std::atomic<parker::state>& s, std::int64_t until, time_point deadline,
-                       std::int64_t& ended_at) noexcept {
+template <class Poll>
+follow_end follow_spin(Poll&& poll, std::int64_t until, time_point deadline, std::int64_t& ended_at) noexcept {
   if (g_cores < 2 || !try_begin_spin(g_cores - 1)) return follow_end::cut_short;
   follow_end how = follow_end::cut_short;
   for (std::uint32_t i = 1;; ++i) {
-    if (poll_token(s)) {
+    if (poll()) {
       how = follow_end::caught;
       ended_at = ns_of(clock::now());
       break;
@@ -260,23 +260,57 @@ std::int64_t wake_follow_budget(std::int64_t budget, bool caught, std::int64_t w
   return step != 0 ? budget + step : target;  // the last few ns in one step: it gets there
 }
 
-bool parker::park_thread_until(time_point deadline) noexcept {
+namespace {
+// A flag wait's poll (parker.hpp park_until with a flag). acquire: pairs with the waker's
+// release exchange (waiter.hpp wake): the waiter's state and packet, written before it, are
+// visible.
+bool flag_is_set(const std::atomic<std::uint8_t>& flag) noexcept {
+  return flag.load(std::memory_order_acquire) == parker::flag_set;
+}
+// Before a flag wait sleeps: pending -> sleeping, so the waker unparks. False if the flag was set
+// meanwhile (then there is nothing to sleep for). acquire on failure: the flag is set, as in
+// flag_is_set. On success nothing needs an order (the owner publishes nothing to the waker; the
+// one order of this CAS and the waker's exchange on one word decides who sees whom), but a
+// failure order may not be stronger than the success order for gcc (-Winvalid-memory-model).
+bool announce_sleep(std::atomic<std::uint8_t>& flag) noexcept {
+  std::uint8_t expected = parker::flag_pending;
+  return flag.compare_exchange_strong(expected, parker::flag_sleeping, std::memory_order_acquire,
+                                      std::memory_order_acquire) ||
+         expected == parker::flag_sleeping;
+}
+}  // namespace
+
+bool parker::park_thread_until(time_point deadline, std::atomic<std::uint8_t>* flag) noexcept {
   // Every wait consumes the wake mark, whichever way it ends: only the wait right after a wake
   // follows it (see "the wake-follow spin" above).
   const std::int64_t woke_at = tls_woke_at;
   tls_woke_at = 0;
-  if (take_token(state_)) return true;
+  if (flag != nullptr) {
+    // A flag wait polls the flag; a token can only matter once the owner announced its sleep.
+    // acquire: as flag_is_set.
+    const std::uint8_t f = flag->load(std::memory_order_acquire);
+    if (f == flag_set) return true;
+    if (f == flag_sleeping) return park_sleep(deadline);  // spun already: the waker unparks us
+  } else if (take_token(state_)) {
+    return true;
+  }
   const wait_strategy ws = tls_wait_strategy;
+  const auto ready = [this, flag] { return flag != nullptr ? flag_is_set(*flag) : poll_token(state_); };
+  // The futex phase; a flag wait announces it first (then the waker unparks).
+  const auto sleep = [this, flag](time_point d) {
+    if (flag != nullptr && !announce_sleep(*flag)) return true;
+    return park_sleep(d);
+  };
 
   // Spin phase: spin mode spins until the token or the deadline; adaptive spins a short budget.
   if (ws == wait_strategy::spin) {
     for (std::uint32_t i = 0;; ++i) {
-      if (poll_token(state_)) return true;
+      if (ready()) return true;
       cpu_relax();
       if ((i & 63) == 63 && deadline != no_deadline && clock::now() >= deadline) return false;
     }
   }
-  if (ws == wait_strategy::adaptive && adaptive_spin([this] { return poll_token(state_); }, deadline)) return true;
+  if (ws == wait_strategy::adaptive && adaptive_spin(ready, deadline)) return true;
 
   // Wake-follow: this wait began soon after this thread woke a sleeper (see "the wake-follow spin" above).
   if (woke_at != 0 && ws == wait_strategy::adaptive) {
@@ -284,7 +318,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
     const time_point now = clock::now();
     if (now < deadline && ns_of(now) < woke_at + budget) {
       std::int64_t caught_at = 0;
-      const follow_end how = follow_spin(state_, woke_at + budget, deadline, caught_at);
+      const follow_end how = follow_spin(ready, woke_at + budget, deadline, caught_at);
       if (how == follow_end::caught) {
         tls_follow_budget = wake_follow_budget(budget, true, caught_at - woke_at);
         return true;
@@ -296,7 +330,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
         const int spun_on = sched_getcpu();
         // relaxed: the hint is this thread's own to clear (see unpark_thread).
         waker_cpu_.store(-1, std::memory_order_relaxed);
-        const bool got = park_sleep(deadline);
+        const bool got = sleep(deadline);
         const std::int64_t answered_at = ns_of(clock::now());
         // relaxed: a hint only.
         const int from = waker_cpu_.load(std::memory_order_relaxed);
@@ -306,7 +340,7 @@ bool parker::park_thread_until(time_point deadline) noexcept {
       }
     }
   }
-  return park_sleep(deadline);
+  return sleep(deadline);
 }
 
 bool parker::park_sleep(time_point deadline) noexcept {

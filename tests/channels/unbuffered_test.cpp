@@ -355,7 +355,7 @@ struct recv_frame : rendezvous_frame<int> {
 TEST(UnbufferedSlot, AnExclusiveWaitTakesTheSlotAndItsPartnerClaimsIt) {
   rendezvous_chan<int> c;
   recv_frame rf;
-  ASSERT_TRUE(c.register_receiver(rf.e, true));
+  ASSERT_TRUE(c.register_receiver(rf, true));
   EXPECT_FALSE(rf.e.linked);  // in the slot, not in the list
   EXPECT_FALSE(c.recv_may_complete());
   int v = 41;
@@ -372,8 +372,8 @@ TEST(UnbufferedSlot, ASecondWaiterQueuesBehindTheSlotsOneWhichStaysFirst) {
   rendezvous_chan<int> c;
   int a = 1, b = 2;
   send_frame first(&a), second(&b);
-  ASSERT_TRUE(c.register_sender(first.e, true));
-  ASSERT_TRUE(c.register_sender(second.e, true));  // slot taken: under the lock, behind it
+  ASSERT_TRUE(c.register_sender(first, true));
+  ASSERT_TRUE(c.register_sender(second, true));  // slot taken: under the lock, behind it
   EXPECT_TRUE(first.e.linked);                     // moved from the slot into the list
   EXPECT_TRUE(second.e.linked);
   EXPECT_TRUE(c.recv_may_complete());
@@ -385,7 +385,7 @@ TEST(UnbufferedSlot, ASecondWaiterQueuesBehindTheSlotsOneWhichStaysFirst) {
   // Both lists empty again: the next exclusive wait gets the slot.
   int d = 3;
   send_frame third(&d);
-  ASSERT_TRUE(c.register_sender(third.e, true));
+  ASSERT_TRUE(c.register_sender(third, true));
   EXPECT_FALSE(third.e.linked);
   EXPECT_EQ(c.try_recv().value(), 3);
 }
@@ -394,9 +394,9 @@ TEST(UnbufferedSlot, AnExclusiveWaitPairsAtOnceWithThePartnerInTheSlot) {
   rendezvous_chan<int> c;
   int v = 5;
   send_frame s(&v);
-  ASSERT_TRUE(c.register_sender(s.e, true));
+  ASSERT_TRUE(c.register_sender(s, true));
   recv_frame r;
-  EXPECT_FALSE(c.register_receiver(r.e, true));  // a sender waits: the caller pairs instead
+  EXPECT_FALSE(c.register_receiver(r, true));  // a sender waits: the caller pairs instead
   EXPECT_FALSE(r.e.linked);
   EXPECT_EQ(c.try_recv().value(), 5);
 }
@@ -405,7 +405,7 @@ TEST(UnbufferedSlot, CloseDisconnectsTheSlotsWaiterAndLeavesItsValue) {
   rendezvous_chan<int> c;
   int v = 9;
   send_frame s(&v);
-  ASSERT_TRUE(c.register_sender(s.e, true));
+  ASSERT_TRUE(c.register_sender(s, true));
   ASSERT_TRUE(c.close());
   EXPECT_EQ(s.w.state(), waiter::disconnected);
   EXPECT_FALSE(s.e.linked);
@@ -414,7 +414,7 @@ TEST(UnbufferedSlot, CloseDisconnectsTheSlotsWaiterAndLeavesItsValue) {
   int w = 1;
   EXPECT_EQ(c.try_send(w), status::closed);
   recv_frame r;
-  EXPECT_FALSE(c.register_receiver(r.e, true));  // closed: the slot is never used again
+  EXPECT_FALSE(c.register_receiver(r, true));  // closed: the slot is never used again
   c.unregister_sender(s.e);
 }
 
@@ -422,7 +422,7 @@ TEST(UnbufferedSlot, ASelectRegistrationSeesTheSlotsWaiterInTheList) {
   rendezvous_chan<int> c;
   int v = 4;
   send_frame s(&v);
-  ASSERT_TRUE(c.register_sender(s.e, true));
+  ASSERT_TRUE(c.register_sender(s, true));
   recv_frame sel;
   c.register_receiver_always(sel.e);
   EXPECT_TRUE(s.e.linked);
@@ -434,7 +434,7 @@ TEST(UnbufferedSlot, ASelectRegistrationSeesTheSlotsWaiterInTheList) {
 TEST(UnbufferedSlot, UnregisteringAWaitStillInTheSlotFreesIt) {
   rendezvous_chan<int> c;
   recv_frame r;
-  ASSERT_TRUE(c.register_receiver(r.e, true));
+  ASSERT_TRUE(c.register_receiver(r, true));
   c.unregister_receiver(r.e);
   EXPECT_FALSE(r.e.linked);
   EXPECT_EQ(r.w.state(), waiter::waiting);  // nobody selected it
@@ -442,7 +442,7 @@ TEST(UnbufferedSlot, UnregisteringAWaitStillInTheSlotFreesIt) {
   EXPECT_EQ(c.try_send(v), status::full);
   EXPECT_EQ(v, 6);
   recv_frame again;
-  ASSERT_TRUE(c.register_receiver(again.e, true));
+  ASSERT_TRUE(c.register_receiver(again, true));
   EXPECT_FALSE(again.e.linked);  // the slot is free for the next one
   c.unregister_receiver(again.e);
 }

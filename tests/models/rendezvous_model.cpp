@@ -33,10 +33,10 @@ template <class P>
 status model_send(rdv<P>& c, payload& v, typename P::parker& pk, bool exclusive) {
   if (status st = c.try_send(v); st != status::full) return st;
   for (;;) {
-    rendezvous_frame<payload, P> f(pk);
+    rendezvous_frame<payload, P> f(pk, exclusive);  // exclusive: a flag wait (waiter P4)
     f.e.packet = &f.p;
     f.p.src = &v;
-    if (!c.register_sender(f.e, exclusive)) {
+    if (!c.register_sender(f, exclusive)) {
       if (status st = c.try_send(v); st != status::full) return st;
       continue;
     }
@@ -61,9 +61,9 @@ int model_recv(rdv<P>& c, typename P::parker& pk, bool exclusive) {
     if (r.code() != status::empty) return value_of(r);
   }
   for (;;) {
-    rendezvous_frame<payload, P> f(pk);
+    rendezvous_frame<payload, P> f(pk, exclusive);  // exclusive: a flag wait (waiter P4)
     f.e.packet = &f.p;
-    if (!c.register_receiver(f.e, exclusive)) {
+    if (!c.register_receiver(f, exclusive)) {
       result<payload> r = c.try_recv();
       if (r.code() != status::empty) return value_of(r);
       continue;

@@ -146,10 +146,36 @@ class model_lock {
 
 /// core/src/parker.cpp's thread parker: the token word empty/notified/parked, futex sleep.
 /// park_until(d) with d != no_deadline may time out at any step (a scheduler choice).
+/// `task_like`: stands for a task's parker instead (owner_task() not null), so a waiter takes
+/// its task path (unpark, then released_) and park_until ignores the wake flag.
 template <class Policy>
 class model_parker {
  public:
   static constexpr int empty = 0, notified = 1, parked = 2;
+  static constexpr std::uint8_t flag_pending = weft::detail::parker::flag_pending;
+  static constexpr std::uint8_t flag_set = weft::detail::parker::flag_set;
+  static constexpr std::uint8_t flag_sleeping = weft::detail::parker::flag_sleeping;
+
+  explicit model_parker(bool task_like = false) : task_like_(task_like) {}
+  const void* owner_task() const { return task_like_ ? this : nullptr; }
+
+  /// park_thread_until with a wake flag: the spin phases poll the flag (Relacy picks when the
+  /// spin ends, or when a deadline passes during it), then the sleep is announced by a CAS
+  /// pending -> sleeping and taken on the token.
+  bool park_until(time_point deadline, rl_atomic<std::uint8_t>& flag) {
+    if (task_like_) return park_until(deadline);
+    // acquire: flag_is_set in parker.cpp (the same edge as waiter P3's load).
+    std::uint8_t f = flag.load(Policy::waiter_released_load);
+    if (f == flag_set) return true;
+    if (f == flag_pending) {
+      if (deadline != no_deadline && rl::rand(2) == 0) return false;  // passed while spinning
+      // relaxed / acquire: announce_sleep in parker.cpp (its success order is acquire only
+      // because gcc wants it at least as strong as the failure order; relaxed is what is needed).
+      if (!flag.compare_exchange_strong(f, flag_sleeping, std::memory_order_relaxed, Policy::waiter_released_load))
+        return true;  // set meanwhile
+    }
+    return park_until(deadline);
+  }
 
   bool park_until(time_point deadline) {
     if (take_token()) return true;
@@ -183,6 +209,7 @@ class model_parker {
     return state_.compare_exchange_strong(expected, empty, Policy::parker_take, std::memory_order_relaxed);
   }
   rl_atomic<int> state_{empty};
+  bool task_like_;
 };
 
 /// The parkers of the current iteration's threads, indexed by rl::thread_index() (set by a test's

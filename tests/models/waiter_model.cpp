@@ -23,10 +23,12 @@ const time_point some_deadline = time_point(std::chrono::nanoseconds(1));
 // OUTSIDE the lock, then wake()s), and on case 1, registered in a waker_list that a closer
 // disconnects. Exactly one of {selected(0), disconnected, aborted} ends the wait; the packet
 // written after the winning CAS is visible to the owner (the released_ handshake, P3); the waker
-// never touches the waiter after wake() (the owner's frame ends right after).
-template <class P>
-struct waiter_three_way : rl::test_suite<waiter_three_way<P>, 3> {
-  typename P::parker pk;
+// never touches the waiter after wake() (the owner's frame ends right after). `TaskLike`: the
+// owner's parker stands for a task's (unparked, then released); `FlagWait`: a thread owner
+// waits on released_ (waiter P4) instead of its parker's token.
+template <class P, bool TaskLike = false, bool FlagWait = false>
+struct waiter_three_way : rl::test_suite<waiter_three_way<P, TaskLike, FlagWait>, 3> {
+  typename P::parker pk{TaskLike};
   typename P::lock q0_lock;
   basic_waiter_queue<P> q0;
   basic_waker_list<P> l1;
@@ -42,7 +44,7 @@ struct waiter_three_way : rl::test_suite<waiter_three_way<P>, 3> {
   void thread(unsigned index) {
     using W = basic_waiter<P>;
     if (index == 0) {
-      W w(pk);
+      W w(pk, FlagWait);
       basic_waker_entry<P> e0{&w, 0}, e1{&w, 1};
       {
         policy_guard<typename P::lock> g(q0_lock);
@@ -198,6 +200,14 @@ WEFT_MUTATION(t_parker_wake_take, parker_wake_take, relaxed);
 using rl::test_result_success;
 WEFT_MODEL("waiter_three_way", "hand-off vs disconnect vs deadline abort: one winner, packet visible (P3)",
            test_result_success, waiter_three_way<rl_atomics>);
+WEFT_MODEL("waiter_three_way_flag", "waiter_three_way, the owner waiting on released_ (waiter P4)",
+           test_result_success, waiter_three_way<rl_atomics, false, true>);
+WEFT_MODEL("mut_waiter_release_store_flag", "wake() released_ exchange release -> relaxed, flag wait",
+           rl::test_result_data_race, waiter_three_way<m_release_store, false, true>);
+WEFT_MODEL("waiter_three_way_task", "waiter_three_way with a task's parker (unpark, then released_)",
+           test_result_success, waiter_three_way<rl_atomics, true>);
+WEFT_MODEL("mut_waiter_release_store_task", "wake() released_ store release -> relaxed, task path",
+           rl::test_result_data_race, waiter_three_way<m_release_store, true>);
 WEFT_MODEL("waiter_tiny", "one hand-off through a waiter, no deadline (for the full-search scheduler)",
            test_result_success, waiter_tiny<rl_atomics>);
 WEFT_MODEL("mut_waiter_release_store_tiny", "wake() released_ store release -> relaxed (waiter_tiny)",

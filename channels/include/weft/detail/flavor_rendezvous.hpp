@@ -11,8 +11,9 @@
 // The exclusive slot (slot_): while nobody else waits, ONE blocked send or receive that can end
 // only by being paired (no deadline, no context, not a select: an "exclusive" wait) waits in a
 // word instead of a list, so the common ping-pong pairs without the lock: the waiter registers
-// with one CAS (idle -> its entry) and its partner claims it with one CAS (entry -> idle), which
-// also makes the waiter's selection a plain store (waiter.hpp claim). Anything else (a second
+// with one CAS (idle -> its frame) and its partner claims it with one CAS (frame -> idle), which
+// also makes the waiter's selection a plain store (waiter.hpp claim), made by the claimer right
+// before the wake-up so that its stores into the frame follow each other (waiter.hpp P4). Anything else (a second
 // waiter, a timed or context-bound wait, a select, close) takes the lock, and the lock holder
 // first turns the slot `slow`, moving a waiting entry into its list (spill), so under the lock
 // the lists are the whole truth. The last lock holder to leave both lists empty sets it back
@@ -30,14 +31,15 @@
 //       to idle only when it leaves both lists empty and the channel open (leave_slow). So a
 //       waiter in the slot is older than every waiter in a list (FIFO holds), and a try_ that
 //       sees the slot idle or holding its own side's waiter may say full/empty at once.
-//   F2  An entry in the slot belongs to an exclusive wait (a plain send or receive: case 0): its
-//       waiter is in no list and never aborts, so whoever takes the entry out of the slot owns the waiter's state: a claimer
-//       (CAS entry -> idle) selects it with a plain store, a lock holder (CAS entry -> slow)
-//       puts it in its list, where the usual CAS selection applies. Ends an exclusive wait the
-//       same two ways only: paired, or disconnected by close() from its list. (It never aborts:
-//       wait_until(no_deadline) aborts only when park_until returns false, which parker.hpp
-//       allows only once the deadline has passed. A claim's plain store would overwrite an
-//       abort, so an exclusive wait with a deadline or a context would be a lost hand-off.)
+//   F2  A frame in the slot belongs to an exclusive wait (a plain send or receive: case 0): its
+//       waiter is in no list and never aborts, so whoever takes the frame out of the slot owns
+//       the waiter's state: a claimer (CAS frame -> idle) selects it with a plain store, a lock
+//       holder (CAS frame -> slow) puts its entry in its list, where the usual CAS selection
+//       applies. Ends an exclusive wait the same two ways only: paired, or disconnected by
+//       close() from its list. (It never aborts: wait_until(no_deadline) aborts only when
+//       park_until returns false, which parker.hpp allows only once the deadline has passed. A
+//       claim's plain store would overwrite an abort, so an exclusive wait with a deadline or a
+//       context would be a lost hand-off.)
 // Protocol (who may touch what):
 //   packet.value   (sender-first) the sender's object: read only by the receiver that selected
 //                  the sender, before it sets ready. (receiver-first) the receiver's slot: written
@@ -48,7 +50,7 @@
 //   P1  ready.store(release) -> ready.load(acquire): the hand-off of the value (either way).
 //   P2  everything else is ordered by the lock (pairing) and the waiter CAS (waiter.hpp P1).
 //   P4  the slot's registering CAS (release) -> the claiming or spilling CAS (acquire): the
-//       waiter's frame (entry, packet, a sender's value) is visible to whoever took the entry.
+//       waiter's frame (entry, packet, a sender's value) is visible to whoever took the frame.
 //   P5  A task's exclusive wait registers in the slot only after the task has switched out
 //       (park_published -> park_task_publish, core/src/scheduler.cpp P5): its worker stores the
 //       task's parker word `parked` and then makes the registering CAS, so by P4 the claimer's
@@ -100,25 +102,27 @@ struct rendezvous_packet {
 };
 
 /// A blocked send's or receive's waiter, packet and list entry together on one aligned block of
-/// its stack: the waker reads the entry, claims the waiter, writes the packet and releases the
-/// waiter, and the owner (spinning on released_) reads it all back, in as few line transfers
-/// as the hand-off allows. The waiter (24 bytes) and the entry's fields the waker reads (w, op,
-/// packet, prev, next) share the first 64-byte line (select_one prefetches it writable, then
-/// CASes the waiter); the entry's `linked` flag and the packet follow.
+/// its stack. The waker claims the waiter, writes the packet and sets the waiter's released_;
+/// a thread's exclusive wait spins on released_ (`flag_wait`, waiter.hpp P4) and then reads the
+/// state and the packet: for a value of up to 8 bytes the waiter (24 bytes) and the packet (24)
+/// share the first 64-byte line, so the hand-off moves that one line to the owner. An exclusive
+/// wait reaches its claimer as the frame itself (the slot holds the frame's address, F2), so
+/// the claimer never reads the entry that follows; a list's waker does (prev, next, linked).
 template <class T, class Policy = std_atomics>
 struct alignas(cache_line_size) rendezvous_frame {
-  explicit rendezvous_frame(typename Policy::parker& pk) noexcept : w(pk) {}
+  explicit rendezvous_frame(typename Policy::parker& pk, bool flag_wait = false) noexcept : w(pk, flag_wait) {}
   rendezvous_frame(const rendezvous_frame&) = delete;
   rendezvous_frame& operator=(const rendezvous_frame&) = delete;
   basic_waiter<Policy> w;
-  basic_waker_entry<Policy> e{&w, 0, nullptr};
   rendezvous_packet<T, Policy> p;
+  basic_waker_entry<Policy> e{&w, 0, nullptr};
 };
 
 template <class T, class Policy = std_atomics>
 class rendezvous_chan final : public chan_state<T, Policy> {
  public:
   using packet = rendezvous_packet<T, Policy>;
+  using frame = rendezvous_frame<T, Policy>;
   using waiter = basic_waiter<Policy>;
   using waker_entry = basic_waker_entry<Policy>;
 
@@ -131,9 +135,9 @@ class rendezvous_chan final : public chan_state<T, Policy> {
     const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
     if (s != slot_slow) {
       if (!holds_receiver(s)) return status::full;  // idle, or a sender waits: no receiver (F1)
-      if (waker_entry* e = claim(s)) {
+      if (frame* f = claim(s)) {
         WEFT_INJECT_YIELD();  // partner claimed, value not yet handed over
-        give(*e, v);
+        give(f->w, f->p, v, true);
         return status::ok;
       }
       // The slot changed under us: decide under the lock.
@@ -150,9 +154,9 @@ class rendezvous_chan final : public chan_state<T, Policy> {
     const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
     if (s != slot_slow) {
       if (!holds_sender(s)) return status::empty;  // idle, or a receiver waits: no sender (F1)
-      if (waker_entry* e = claim(s)) {
+      if (frame* f = claim(s)) {
         WEFT_INJECT_YIELD();  // partner claimed, value not yet taken
-        return take(*e);
+        return take(f->w, f->p, true);
       }
     } else if (!has_senders_.load(std::memory_order_acquire)) {  // acquire: P3.
       // seq_cst: as in try_send.
@@ -203,31 +207,31 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   }
 
   // ---- registration (blocking send/recv and select) ----
-  /// Registers a sender's entry (e.packet -> a packet whose src is the value) unless a receiver
+  /// Registers a sender's frame (f.e.packet -> f.p, whose src is the value) unless a receiver
   /// is waiting or the channel is closed; returns false in that case (try again instead).
-  /// `exclusive`: the wait can end only by a pairing or a close, and e is its only entry (case
+  /// `exclusive`: the wait can end only by a pairing or a close, and f.e is its only entry (case
   /// 0), so it may use the slot (F2).
-  bool register_sender(waker_entry& e, bool exclusive = false) noexcept {
+  bool register_sender(frame& f, bool exclusive = false) noexcept {
     if (exclusive) {
       std::uintptr_t s = slot_idle;
-      if (publish(s, e, 0)) return true;
+      if (publish(s, f, 0)) return true;
       if (holds_receiver(s)) return false;  // a receiver waits: pair with it (try_send)
     }
     slow_guard g(*this);
     if (closed_.load(std::memory_order_relaxed) || !receivers_.empty()) return false;  // relaxed: under the lock
-    senders_.push(e);
+    senders_.push(f.e);
     update_senders_flag();
     return true;
   }
-  bool register_receiver(waker_entry& e, bool exclusive = false) noexcept {
+  bool register_receiver(frame& f, bool exclusive = false) noexcept {
     if (exclusive) {
       std::uintptr_t s = slot_idle;
-      if (publish(s, e, slot_receiver_bit)) return true;
+      if (publish(s, f, slot_receiver_bit)) return true;
       if (holds_sender(s)) return false;  // a sender waits: pair with it (try_recv)
     }
     slow_guard g(*this);
     if (closed_.load(std::memory_order_relaxed) || !senders_.empty()) return false;  // relaxed: under the lock
-    receivers_.push(e);
+    receivers_.push(f.e);
     update_receivers_flag();
     return true;
   }
@@ -305,53 +309,59 @@ class rendezvous_chan final : public chan_state<T, Policy> {
 
  private:
   // Receiver-first hand-off: e was a waiting receiver we selected; construct v in its packet.
-  void give(waker_entry& e, T& v) {
-    packet& p = *static_cast<packet*>(e.packet);
-    waiter* w = e.w;
+  void give(waker_entry& e, T& v) { give(*e.w, *static_cast<packet*>(e.packet), v); }
+  // `claimed`: w came out of the slot (F2) and is selected here, last before the wake-up, so
+  // the stores into its frame follow each other with no miss between them (a thread owner
+  // polls that line: waiter.hpp P4).
+  void give(waiter& w, packet& p, T& v, bool claimed = false) {
     try {
       ::new (static_cast<void*>(p.slot)) T(std::move(v));
       p.has_value = true;
     } catch (...) {
       p.has_value = false;
+      if (claimed) w.claim(waiter::selected(0));
       // release: P1.
       p.ready.store(true, std::memory_order_release);
-      w->wake();
+      w.wake();
       throw;
     }
+    if (claimed) w.claim(waiter::selected(0));
     // release: P1.
     p.ready.store(true, std::memory_order_release);
-    w->wake();
+    w.wake();
   }
   // Sender-first hand-off: e was a waiting sender we selected; move its value out.
-  result<T> take(waker_entry& e) {
-    packet& p = *static_cast<packet*>(e.packet);
+  result<T> take(waker_entry& e) { return take(*e.w, *static_cast<packet*>(e.packet)); }
+  result<T> take(waiter& w, packet& p, bool claimed = false) {
     struct release_on_exit {
       packet& p;
-      waiter* w;
+      waiter& w;
+      bool claimed;
       ~release_on_exit() {
+        if (claimed) w.claim(waiter::selected(0));  // as in give: after the value's read
         // release: P1 (the sender's object is no longer read after this).
         p.ready.store(true, std::memory_order_release);
-        w->wake();
+        w.wake();
       }
-    } done{p, e.w};
+    } done{p, w, claimed};
     return result<T>(std::move(*p.src));
   }
 
   // ---- the exclusive slot (F1, F2, P4) ----
   static constexpr std::uintptr_t slot_idle = 0;          // nobody waits
   static constexpr std::uintptr_t slot_slow = 1;          // the lists hold the waiters (lock)
-  static constexpr std::uintptr_t slot_receiver_bit = 2;  // else: an entry's address | this bit
-  static_assert(alignof(waker_entry) >= 4, "an entry's address leaves the slot's two tag bits free");
+  static constexpr std::uintptr_t slot_receiver_bit = 2;  // else: a frame's address | this bit
+  static_assert(alignof(frame) >= 4, "a frame's address leaves the slot's two tag bits free");
   static bool holds_sender(std::uintptr_t s) noexcept { return s > slot_slow && (s & slot_receiver_bit) == 0; }
   static bool holds_receiver(std::uintptr_t s) noexcept { return (s & slot_receiver_bit) != 0; }
-  static waker_entry* entry_in(std::uintptr_t s) noexcept {
-    return reinterpret_cast<waker_entry*>(s & ~(slot_slow | slot_receiver_bit));
+  static frame* frame_in(std::uintptr_t s) noexcept {
+    return reinterpret_cast<frame*>(s & ~(slot_slow | slot_receiver_bit));
   }
-  /// An exclusive wait's registration: idle -> e. On failure `s` holds what the slot holds.
-  bool publish(std::uintptr_t& s, waker_entry& e, std::uintptr_t side) noexcept {
-    // release: P4 (the frame to whoever takes the entry). Failure relaxed: the caller only looks
-    // at the value, and pairs through a claim (acquire) or the lock.
-    return slot_.compare_exchange_strong(s, reinterpret_cast<std::uintptr_t>(&e) | side,
+  /// An exclusive wait's registration: idle -> f. On failure `s` holds what the slot holds.
+  bool publish(std::uintptr_t& s, frame& f, std::uintptr_t side) noexcept {
+    // release: P4 (the frame to whoever takes it). Failure relaxed: the caller only looks at the
+    // value, and pairs through a claim (acquire) or the lock.
+    return slot_.compare_exchange_strong(s, reinterpret_cast<std::uintptr_t>(&f) | side,
                                          Policy::rendezvous_slot_register, std::memory_order_relaxed);
   }
 
@@ -360,10 +370,10 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   /// P5): the publish CAS then also publishes the task's `parked` word, and its park needs no
   /// CAS of its own. True: published and woken (re-check the waiter). False: the slot was not
   /// idle by then; nothing was registered and the task ran on.
-  bool park_published(waker_entry& e, bool receiver, typename Policy::parker& pk) noexcept {
+  bool park_published(frame& f, bool receiver, typename Policy::parker& pk) noexcept {
     static_assert(slot_idle == 0, "park_task_publish publishes by a CAS from 0");
     WEFT_INJECT_YIELD();  // the slot looked idle; another waiter may take it before the publish
-    return park_task_publish(pk, slot_, reinterpret_cast<std::uintptr_t>(&e) | (receiver ? slot_receiver_bit : 0));
+    return park_task_publish(pk, slot_, reinterpret_cast<std::uintptr_t>(&f) | (receiver ? slot_receiver_bit : 0));
   }
   /// A hint: nobody waits in the slot or the lists.
   bool slot_is_idle() const noexcept {
@@ -372,14 +382,12 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   }
 
  private:
-  /// A partner takes the entry the slot held as `s` (F2): nullptr if the slot changed first.
-  waker_entry* claim(std::uintptr_t s) noexcept {
+  /// A partner takes the frame the slot held as `s` (F2): nullptr if the slot changed first.
+  frame* claim(std::uintptr_t s) noexcept {
     // acquire: P4. Failure relaxed: the caller then decides under the lock.
     if (!slot_.compare_exchange_strong(s, slot_idle, Policy::rendezvous_slot_claim, std::memory_order_relaxed))
       return nullptr;
-    waker_entry* e = entry_in(s);
-    e->w->claim(waiter::selected(0));  // a plain send or receive: its only case is 0 (F2)
-    return e;
+    return frame_in(s);  // the caller selects its waiter (give / take, `claimed`)
   }
   /// Under the lock, first thing: the slot becomes slow; a waiting entry joins its list (F1).
   void enter_slow() noexcept {
@@ -392,10 +400,10 @@ class rendezvous_chan final : public chan_state<T, Policy> {
       if (s == slot_idle) return;
       // F1: both lists were empty, so the spilled waiter goes first, as the oldest.
       if (holds_receiver(s)) {
-        receivers_.push(*entry_in(s));
+        receivers_.push(frame_in(s)->e);
         update_receivers_flag();
       } else {
-        senders_.push(*entry_in(s));
+        senders_.push(frame_in(s)->e);
         update_senders_flag();
       }
       return;
@@ -454,7 +462,7 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   template <class U>
   using atomic = typename Policy::template atomic<U>;
   typename Policy::lock lock_;
-  atomic<std::uintptr_t> slot_{slot_idle};  // F1, F2: idle, slow, or one exclusive waiter's entry
+  atomic<std::uintptr_t> slot_{slot_idle};  // F1, F2: idle, slow, or one exclusive waiter's frame
   basic_waiter_queue<Policy> senders_;    // blocked senders, each entry's packet has src set
   basic_waiter_queue<Policy> receivers_;  // blocked receivers, each entry's packet receives the value
   atomic<bool> closed_{false};
@@ -480,7 +488,7 @@ template <bool Exclusive, class T>
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
     parker& pk = current_parker();
-    rendezvous_frame<T> f(pk);
+    rendezvous_frame<T> f(pk, Exclusive);
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
@@ -488,10 +496,10 @@ template <bool Exclusive, class T>
     p.src = &v;
     std::uintptr_t s;
     // A task's exclusive wait registers in the idle slot as it switches out (P5).
-    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(e, false, pk)) {
+    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, false, pk)) {
       s = w.wait_until(no_deadline);
     } else {
-      if (!c.register_sender(e, Exclusive)) {  // a receiver waits, or closed: complete at once
+      if (!c.register_sender(f, Exclusive)) {  // a receiver waits, or closed: complete at once
         if (status st = c.try_send(v); st != status::full) return st;
         continue;
       }
@@ -527,17 +535,17 @@ template <bool Exclusive, class T>
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
     parker& pk = current_parker();
-    rendezvous_frame<T> f(pk);
+    rendezvous_frame<T> f(pk, Exclusive);
     waiter& w = f.w;
     rendezvous_packet<T>& p = f.p;
     waker_entry& e = f.e;
     e.packet = &p;
     std::uintptr_t s;
     // A task's exclusive wait registers in the idle slot as it switches out (P5).
-    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(e, true, pk)) {
+    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, true, pk)) {
       s = w.wait_until(no_deadline);
     } else {
-      if (!c.register_receiver(e, Exclusive)) {  // a sender waits, or closed
+      if (!c.register_receiver(f, Exclusive)) {  // a sender waits, or closed
         result<T> r = c.try_recv();
         if (r.code() != status::empty) return r;
         continue;

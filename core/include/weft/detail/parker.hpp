@@ -92,8 +92,25 @@ class parker {
   bool park_until(time_point deadline) noexcept {
     WEFT_INJECT_YIELD();  // before park
     if (task_ != nullptr) return park_task_until(*this, deadline);
-    return park_thread_until(deadline);
+    return park_thread_until(deadline, nullptr);
   }
+  /// The same for a thread waiting on a one-shot wake flag in its own frame (a waiter's
+  /// released_, waiter.hpp): the spin phases poll `flag` instead of the token word, so the owner
+  /// watches the line its waker writes anyway (the waiter and, for a rendezvous, the value)
+  /// instead of a second one; before it sleeps it stores `flag_sleeping` into the flag (one CAS
+  /// from `flag_pending`), and from then on its waker must wake it through this parker: the
+  /// waker sets the flag by an exchange and unparks if that returned `flag_sleeping`.
+  /// Returns true once the flag is `flag_set` or a token came (possibly stale: callers loop);
+  /// false when the deadline passed. A task parker ignores the flag (its waker unparks it).
+  bool park_until(time_point deadline, std::atomic<std::uint8_t>& flag) noexcept {
+    WEFT_INJECT_YIELD();  // before park
+    if (task_ != nullptr) return park_task_until(*this, deadline);
+    return park_thread_until(deadline, &flag);
+  }
+  /// A wake flag's values (park_until above).
+  static constexpr std::uint8_t flag_pending = 0;   // not set; the owner spins on the flag
+  static constexpr std::uint8_t flag_set = 1;       // set by the waker; written once, last
+  static constexpr std::uint8_t flag_sleeping = 2;  // the owner sleeps on its parker: wake it
   /// Makes a token available and wakes the owner if it sleeps. Any thread; never blocks.
   /// Memory ordering: everything the caller did before unpark() is visible to the owner after
   /// the park_until() that consumes this token returns.
@@ -117,7 +134,7 @@ class parker {
   // Beside state_, it fills the padding before task_: a parker stays 16 bytes.
   std::atomic<std::int32_t> waker_cpu_{-1};
 
-  bool park_thread_until(time_point deadline) noexcept;
+  bool park_thread_until(time_point deadline, std::atomic<std::uint8_t>* flag) noexcept;
   bool park_sleep(time_point deadline) noexcept;  // park_thread_until's futex phase
   void unpark_thread() noexcept;
   task* const task_;  // set once at construction: nullptr for a thread parker

@@ -25,8 +25,16 @@
 //   P1  select CAS(acq_rel) -> owner's acquire load of state_: what the waker did before the CAS
 //       (e.g. freeing a ring slot) is visible to the owner when it sees `selected`.
 //   P2  parker::unpark(release) -> parker::park_until(acquire): the wake-up itself.
-//   P3  released_.store(release) in wake() -> wait_released()'s acquire load: the waker is done
+//   P3  released_ set (release) in wake() -> wait_released()'s acquire load: the waker is done
 //       with the waiter, its packet and the parker.
+//   P4  Flag waits (a thread's exclusive rendezvous wait, constructed with flag_wait): the owner
+//       waits on released_ itself (parker::park_until with a flag). Its one waker selects,
+//       hands off and sets released_ by an exchange, all on the waiter's frame line, and the
+//       owner's spin sees the lot with one line transfer instead of the parker's line and then
+//       the frame's. Before it sleeps the owner CASes released_ to `flag_sleeping`, and a waker
+//       whose exchange finds that unparks it. Other thread waits poll their parker: a select or
+//       a ring wait has several wakers racing on the waiter's line (their CASes), which a
+//       polling owner would keep taking from them. A task owner is unparked, then released.
 // Written over an atomics policy (atomics_policy.hpp; each order above is a named constant of it)
 // so tests/models can check it with Relacy; `waiter` is the production instance.
 #pragma once
@@ -58,7 +66,9 @@ class basic_waiter {
 
   using parker_type = typename Policy::parker;
 
-  explicit basic_waiter(parker_type& p) noexcept : parker_(&p) {}
+  /// `flag_wait`: the owner is a thread and waits on released_ (P4); tasks ignore it.
+  explicit basic_waiter(parker_type& p, bool flag_wait = false) noexcept
+      : flag_wait_(flag_wait && p.owner_task() == nullptr), parker_(&p) {}
   basic_waiter(const basic_waiter&) = delete;
   basic_waiter& operator=(const basic_waiter&) = delete;
 
@@ -97,23 +107,30 @@ class basic_waiter {
   /// Waker side, after a successful try_select (and any hand-off): unparks the owner and hands
   /// the waiter back. The waiter may be gone as soon as this returns.
   void wake() noexcept {
-    parker_type* const p = parker_;
-    if constexpr (requires { p->owner_task(); }) {
-      if (p->owner_task() == nullptr) {
-        // A thread parker is never freed (a type-stable pool), so it may be unparked after the
-        // waiter is released: the owner, woken by the token, then finds everything final in
-        // one read of the waiter's line instead of racing the released_ store. A token that
-        // arrives after the owner returned is a spurious wake-up of its next park (it loops).
-        // release: P3.
-        released_.store(true, Policy::waiter_release_store);
+    parker_type* const p = parker_;  // read first: once released_ is set the waiter may be gone
+    if (flag_wait_) {
+      // The owner spins on released_ (P4): setting it is the wake-up, and the parker is unparked
+      // only if the owner went to sleep on it. A thread parker is never freed (a type-stable
+      // pool), so that unpark may come after the owner returned: a stale token, a spurious
+      // wake-up of its next park (it loops). release: P3 (and P4). An exchange, not a store: it
+      // must see a `flag_sleeping` that the owner's CAS wrote first (two RMWs on one word are
+      // ordered; a store and a CAS would not tell the waker).
+      if (released_.exchange(parker_type::flag_set, Policy::waiter_release_store) == parker_type::flag_sleeping)
         p->unpark();
-        return;
-      }
+      return;
+    }
+    if (p->owner_task() == nullptr) {
+      // A thread parker is never freed (see above), so it may be unparked after the waiter is
+      // released: the owner, woken by the token, then finds everything final in one read of the
+      // waiter's line instead of racing the released_ store. release: P3.
+      released_.store(parker_type::flag_set, Policy::waiter_release_store);
+      p->unpark();
+      return;
     }
     p->unpark();
     WEFT_INJECT_YIELD();  // unparked, waiter not yet released (the owner waits for released_)
     // release: P3.
-    released_.store(true, Policy::waiter_release_store);
+    released_.store(parker_type::flag_set, Policy::waiter_release_store);
   }
 
   /// Owner side: sleep until the state leaves `waiting` or the deadline passes (then abort).
@@ -123,7 +140,7 @@ class basic_waiter {
     for (;;) {
       s = state();
       if (s != waiting) break;
-      if (!parker_->park_until(deadline)) {
+      if (!(flag_wait_ ? parker_->park_until(deadline, released_) : parker_->park_until(deadline))) {
         s = abort();
         break;
       }
@@ -136,13 +153,19 @@ class basic_waiter {
   void wait_released() const noexcept {
     typename Policy::backoff b;
     // acquire: P3.
-    while (!released_.load(Policy::waiter_released_load)) b.snooze();
+    while (released_.load(Policy::waiter_released_load) != parker_type::flag_set) b.snooze();
   }
 
 
  private:
   typename Policy::template atomic<std::uintptr_t> state_{waiting};
-  typename Policy::template atomic<bool> released_{false};  // set once by the winning waker's wake(); I2
+  // A parker wake flag (parker.hpp): set once by the winning waker's wake() (I2); a flag wait's
+  // owner polls it and, before it sleeps, marks it `flag_sleeping` (P4).
+  typename Policy::template atomic<std::uint8_t> released_{parker_type::flag_pending};
+  // A flag wait (P4). Read by the waker from the waiter's own line, not from the parker: a miss
+  // on the parker's line between the hand-off's stores and released_ would give the owner's
+  // polls time to take the frame's line back from the waker in the middle.
+  const bool flag_wait_;
   parker_type* parker_;
 };
 
