@@ -13,12 +13,13 @@
 // word instead of a list, so the common ping-pong pairs without the lock: the waiter registers
 // with one CAS (idle -> its frame) and its partner claims it with one CAS (frame -> idle), which
 // also makes the waiter's selection a plain store (waiter.hpp claim), made by the claimer right
-// before the wake-up so that its stores into the frame follow each other (waiter.hpp P4). Anything else (a second
-// waiter, a timed or context-bound wait, a select, close) takes the lock, and the lock holder
-// first turns the slot `slow`, moving a waiting entry into its list (spill), so under the lock
-// the lists are the whole truth. The last lock holder to leave both lists empty sets it back
-// to idle. (Go's and crossbeam's unbuffered channels take their lock for every pairing:
-// runtime/chan.go's c.lock, crossbeam-channel's zero.rs Mutex around its waker lists.)
+// before the wake-up so that its stores into the frame follow each other (waiter.hpp P4).
+// Anything else (a second waiter, a timed or context-bound wait, a select, close) takes the
+// lock, and the lock holder first turns the slot `slow`, moving a waiting entry into its list
+// (spill), so under the lock the lists are the whole truth. The last lock holder to leave both
+// lists empty sets it back to idle. (Go's and crossbeam's unbuffered channels take their lock
+// for every pairing: runtime/chan.go's c.lock, crossbeam-channel's zero.rs Mutex around its
+// waker lists.)
 //
 // Invariants:
 //   I1  Both waiter lists hold only entries of operations that were waiting when linked; an entry
