@@ -170,11 +170,21 @@ struct payload<sizeof(tracked)> {
 };
 
 template <class V>
-void exercise_slot_placement(std::size_t cap) {
-  SCOPED_TRACE(::testing::Message() << "capacity " << cap << ", value of " << sizeof(V) << " bytes");
+void exercise_slot_placement(std::size_t cap, bool spread) {
+  SCOPED_TRACE(::testing::Message() << "capacity " << cap << ", value of " << sizeof(V) << " bytes, "
+                                    << (spread ? "spread" : "packed"));
   leak_check guard;
   {
-    auto the_chan = weft::make_chan<V>(cap);
+    // Both layouts, whichever this CPU gets by default (platform.hpp spread_ring_slots).
+    auto* ring = new weft::detail::bounded_chan<V>(cap, spread);
+    auto the_chan = weft::chan<V>::adopt(ring);
+    // A large power-of-two capacity of small slots (at most 8 + 24 + 8 bytes) spreads if asked to.
+    if ((cap == 1024 || cap == 4096) && sizeof(V) <= 24) {
+      EXPECT_EQ(ring->spreads(), spread);
+    }
+    if (!spread) {
+      EXPECT_FALSE(ring->spreads());
+    }
     auto& tx = the_chan.tx;
     auto& rx = the_chan.rx;
     int next_send = 0, next_recv = 0;
@@ -212,11 +222,13 @@ TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {
                 sizeof(payload<40>) == 40 && sizeof(payload<56>) == 56);
   for (std::size_t cap : std::initializer_list<std::size_t>{1, 2, 3, 4, 7, 8, 15, 16, 17, 32, 60, 64, 100, 128, 900,
                                                           1000, 1024, 4096}) {
-    exercise_slot_placement<payload<8>>(cap);
-    exercise_slot_placement<payload<16>>(cap);
-    exercise_slot_placement<payload<24>>(cap);
-    exercise_slot_placement<payload<40>>(cap);
-    exercise_slot_placement<payload<56>>(cap);
+    for (bool spread : {true, false}) {
+      exercise_slot_placement<payload<8>>(cap, spread);
+      exercise_slot_placement<payload<16>>(cap, spread);
+      exercise_slot_placement<payload<24>>(cap, spread);
+      exercise_slot_placement<payload<40>>(cap, spread);
+      exercise_slot_placement<payload<56>>(cap, spread);
+    }
   }
 }
 

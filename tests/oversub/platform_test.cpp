@@ -32,6 +32,23 @@ bool probe_contains(const unsigned char* pattern, std::size_t n) {
   return false;
 }
 
+// The ring's slot placement (flavor_bounded.hpp) follows the CPU: spread on Intel and on CPUs
+// not measured, packed on AMD; WEFT_RING_SPREAD=0/1 overrides either way.
+TEST(Platform, RingSpreadFollowsTheVendorUnlessTheEnvironmentSays) {
+  using weft::detail::spread_ring_slots_for;
+  EXPECT_TRUE(spread_ring_slots_for(nullptr, "GenuineIntel"));
+  EXPECT_FALSE(spread_ring_slots_for(nullptr, "AuthenticAMD"));
+  EXPECT_FALSE(spread_ring_slots_for(nullptr, "HygonGenuine"));
+  EXPECT_TRUE(spread_ring_slots_for(nullptr, "")) << "ARM64 and other CPUs without cpuid keep the spread";
+  EXPECT_TRUE(spread_ring_slots_for("", "GenuineIntel")) << "an empty variable counts as unset";
+  EXPECT_FALSE(spread_ring_slots_for("", "AuthenticAMD")) << "an empty variable counts as unset";
+  EXPECT_FALSE(spread_ring_slots_for("0", "GenuineIntel"));
+  EXPECT_TRUE(spread_ring_slots_for("1", "AuthenticAMD"));
+  // The cached choice agrees with the decision for this process's environment and CPU.
+  const bool chosen = weft::detail::spread_ring_slots();
+  EXPECT_EQ(chosen, weft::detail::spread_ring_slots()) << "read once, the same every time";
+}
+
 TEST(Platform, CacheLineSizeIsTheArchitecturesValue) {
 #if defined(WEFT_CACHE_LINE_SIZE)
   GTEST_SKIP() << "WEFT_CACHE_LINE_SIZE overrides the per-architecture value";

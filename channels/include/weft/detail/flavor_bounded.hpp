@@ -20,7 +20,8 @@
 // units and wastes at most an eighth of it (cap_ 1000 -> 1024 slots; 100 -> identity); the
 // unused slots are never touched. Otherwise slot_of(i) = i. The idea is atomic_queue's index
 // remapping (github.com/max0x7ba/atomic_queue, "remap_index"); measured in bench/RESULTS.md,
-// session 16.
+// session 16. It depends on the CPU: a gain on Intel, a loss on AMD Zen 4, where four slots per
+// line batch the transfers (session 18); platform.hpp spread_ring_slots() chooses.
 //
 // Invariants:
 //   I1  A slot's stamp is `pos` while it is free for the send at position `pos`, and `pos + 1`
@@ -91,12 +92,14 @@ class bounded_chan final : public chan_state<T, Policy> {
 
  public:
   /// Precondition: cap >= 1. Throws std::bad_alloc (the caller turns it into weft::error).
-  explicit bounded_chan(std::size_t cap)
+  /// `spread_wanted`: may consecutive indices be spread over lines ("Slot placement"; the CPU's choice,
+  /// platform.hpp spread_ring_slots, unless a test asks for one).
+  explicit bounded_chan(std::size_t cap, bool spread_wanted = spread_ring_slots())
       : chan_state<T, Policy>(flavor::bounded, 1, 1),
         cap_(cap),
         mark_bit_(next_pow2(cap + 1)),
         one_lap_(mark_bit_ * 2),
-        spread_(spread_of(cap)) {
+        spread_(spread_of(cap, spread_wanted)) {
     // Aligned to the interference unit: a slot whose size divides a line never straddles two.
     buffer_ = static_cast<slot*>(::operator new(sizeof(slot) * spread_.slots, buffer_align));
     for (std::size_t i = 0; i < cap_; ++i) ::new (&at(i).stamp) atomic<std::size_t>(i);
@@ -344,9 +347,10 @@ class bounded_chan final : public chan_state<T, Policy> {
   struct spread {
     std::size_t mask, up, down, slots;
   };
-  static spread spread_of(std::size_t cap) noexcept {
+  static spread spread_of(std::size_t cap, bool wanted) noexcept {
     constexpr std::size_t unit = cache_line_size;
     if constexpr (sizeof(slot) * 2 <= unit) {
+      if (!wanted) return {~std::size_t{0}, 0, 63, cap};
       // A power of two (for the shifts) of slots per unit: neighbours end up more than half a
       // unit (64 bytes on x86-64) apart. They share no line when the slot size divides a line;
       // other sizes (40 bytes: 80 apart) may still meet at one line's two ends.
@@ -360,6 +364,12 @@ class bounded_chan final : public chan_state<T, Policy> {
     }
     return {~std::size_t{0}, 0, 63, cap};
   }
+
+ public:
+  /// Consecutive indices go to different lines ("Slot placement"; for tests).
+  bool spreads() const noexcept { return spread_.up != 0; }
+
+ private:
   slot& at(std::size_t index) const noexcept {
     return buffer_[((index & spread_.mask) << spread_.up) | (index >> spread_.down)];
   }

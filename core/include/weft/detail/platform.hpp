@@ -56,4 +56,17 @@ inline void prefetch_for_write(const void* p) noexcept {
 #endif
 }
 
+/// Whether a bounded channel spreads consecutive ring indices over cache lines
+/// (flavor_bounded.hpp "Slot placement"). It pays where a sender and a receiver working on
+/// neighbouring slots of one line cost more than one line per message, and loses where four
+/// slots per line batch the transfers: measured on this project's VMs (bench/RESULTS.md,
+/// sessions 16 and 18) as a gain on Intel (Ice Lake-SP: W1 -3 to -13 ns/msg, W2 -13) and a loss
+/// on AMD (Zen 4: W1 +5, W2 +9 to +14, W6 +11). So: off on AMD (and Hygon) x86-64 CPUs, on
+/// elsewhere. WEFT_RING_SPREAD=0 or 1 in the environment overrides it (read once, at the first
+/// bounded channel; for measuring both layouts with one binary).
+bool spread_ring_slots() noexcept;
+/// The decision of spread_ring_slots() from its two inputs: the environment's WEFT_RING_SPREAD
+/// (nullptr: unset) and the CPU's vendor string (cpuid leaf 0; "" where there is none).
+bool spread_ring_slots_for(const char* env, const char* cpu_vendor) noexcept;
+
 }  // namespace weft::detail
