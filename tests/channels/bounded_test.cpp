@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <initializer_list>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -215,6 +216,60 @@ void exercise_slot_placement(std::size_t cap, bool spread) {
     for (std::size_t i = 0; i < cap / 3; ++i) ASSERT_NO_FATAL_FAILURE(recv());
     guard.expect_live(static_cast<long>(next_send - next_recv) + 1);  // + `extra`
   }  // the channel dies holding values across the wrap: each destroyed once
+}
+
+// A sender spinning on a full ring looks for a batch of free slots only every
+// send_look_every() relaxes (flavor_bounded.hpp): 1 for small rings, growing with the values
+// still queued, never more than 64, always a power of two (the spin masks with it).
+TEST(BoundedSendLook, TheLookIntervalGrowsWithTheQueuedValuesUpTo64) {
+  auto every = [](std::size_t cap) { return weft::detail::bounded_chan<int>(cap, false).send_look_every(); };
+  for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{8}, std::size_t{16}, std::size_t{30}})
+    EXPECT_EQ(every(cap), 1u) << "capacity " << cap << ": a small ring is looked at every relax";
+  EXPECT_EQ(every(32), 2u);
+  EXPECT_EQ(every(1024), 64u);
+  EXPECT_EQ(every(std::size_t{1} << 20), 64u);
+  std::uint32_t prev = 1;
+  for (std::size_t cap = 1; cap <= 4096; cap = cap * 3 / 2 + 1) {
+    const std::uint32_t e = every(cap);
+    EXPECT_EQ(e & (e - 1), 0u) << "capacity " << cap << ": not a power of two";
+    EXPECT_GE(e, prev) << "capacity " << cap;
+    EXPECT_LE(e, 64u);
+    prev = e;
+  }
+}
+
+// ... and still takes a single freed slot: each time the receiver frees exactly one slot and
+// then waits for the blocked send to complete. Under every wait strategy (spin: the spin never
+// ends, so only the forced try every 64 looks can notice one slot; park: the receiver's wake).
+TEST(BoundedSendLook, ASenderWaitingForABatchTakesEachSingleFreedSlot) {
+  for (std::size_t cap : {std::size_t{32}, std::size_t{64}, std::size_t{1024}}) {
+    for (weft::wait_strategy ws :
+         {weft::wait_strategy::adaptive, weft::wait_strategy::spin, weft::wait_strategy::park}) {
+      SCOPED_TRACE(::testing::Message() << "capacity " << cap << ", strategy " << static_cast<int>(ws));
+      auto the_chan = weft::make_chan<std::size_t>(cap);
+      auto& tx = the_chan.tx;
+      auto& rx = the_chan.rx;
+      constexpr std::size_t extra = 12;
+      std::atomic<std::size_t> sent{0};
+      std::thread sender([&, ws] {
+        weft::this_thread::set_wait_strategy(ws);
+        for (std::size_t i = 0; i < cap + extra; ++i) {
+          EXPECT_EQ(tx.send(std::size_t{i}), status::ok);
+          sent.store(i + 1, std::memory_order_release);
+        }
+      });
+      weft::test::wait_until([&] { return sent.load(std::memory_order_acquire) == cap; }, "the sender filling the ring");
+      for (std::size_t k = 0; k < extra; ++k) {
+        weft::test::let_others_block(200us);  // not for correctness: lets the send reach its wait first
+        EXPECT_EQ(*rx.recv(), k);             // exactly one slot frees; the sender blocks on the next
+        weft::test::wait_until([&] { return sent.load(std::memory_order_acquire) == cap + k + 1; },
+                               "a blocked send after one slot freed");
+        EXPECT_EQ(rx.size(), cap);
+      }
+      sender.join();
+      for (std::size_t i = extra; i < cap + extra; ++i) EXPECT_EQ(*rx.recv(), i);
+    }
+  }
 }
 
 TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {

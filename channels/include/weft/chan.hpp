@@ -99,11 +99,14 @@ template <class T>
     out = b->try_send(v);
     return out != status::full;
   };
-  // While spinning, poll for a batch of free slots (send_peek), trying at least every 64 polls.
-  // polls starts at 32: the first forced try comes after 32 polls, within adaptive_spin's
-  // free polls, then every 64.
+  // While spinning, look for a batch of free slots (send_peek) every send_look_every() relaxes
+  // (each look takes a line from the receivers), trying at least every 64 looks. polls starts
+  // at 32: the first forced try comes after 32 looks, then every 64. A sender that gives up
+  // spinning re-checks for any free slot before it parks (wait_for_ring's is_ready).
   std::uint32_t polls = 32;
-  auto poll = [&] { return b->send_peek() || (++polls & 63) == 0; };
+  std::uint32_t relaxes = 0;
+  const std::uint32_t look_mask = b->send_look_every() - 1;
+  auto poll = [&] { return (++relaxes & look_mask) == 0 && (b->send_peek() || (++polls & 63) == 0); };
   const status w = wait_for_ring(b->senders(), try_once, [b] { return b->send_ready(); }, deadline, ctx, "send", s,
                                  poll);
   return w == status::ok ? out : w;
