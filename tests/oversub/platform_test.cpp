@@ -44,7 +44,7 @@ TEST(Platform, RingSpreadFollowsTheVendorUnlessTheEnvironmentSays) {
   EXPECT_FALSE(spread_ring_slots_for("", "AuthenticAMD")) << "an empty variable counts as unset";
   EXPECT_FALSE(spread_ring_slots_for("0", "GenuineIntel"));
   EXPECT_TRUE(spread_ring_slots_for("1", "AuthenticAMD"));
-  // The cached choice agrees with the decision for this process's environment and CPU.
+  // The process's choice is read once: the same on every call.
   const bool chosen = weft::detail::spread_ring_slots();
   EXPECT_EQ(chosen, weft::detail::spread_ring_slots()) << "read once, the same every time";
 }

@@ -269,6 +269,8 @@ class bounded_chan final : public chan_state<T, Policy> {
     const std::size_t queued = cap_ - send_batch();
     return static_cast<std::uint32_t>(std::bit_floor(std::clamp<std::size_t>(queued / 8, 1, 64)));
   }
+  /// Consecutive indices go to different lines ("Slot placement"; for tests).
+  bool spreads() const noexcept { return spread_.up != 0; }
   /// A hint for spinning receivers: the head slot holds a value. Reads only that slot's stamp
   /// (the line the sender must write anyway), never tail.
   bool recv_peek() const noexcept {
@@ -364,13 +366,12 @@ class bounded_chan final : public chan_state<T, Policy> {
   static spread spread_of(std::size_t cap, bool wanted) noexcept {
     constexpr std::size_t unit = cache_line_size;
     if constexpr (sizeof(slot) * 2 <= unit) {
-      if (!wanted) return {~std::size_t{0}, 0, 63, cap};
       // A power of two (for the shifts) of slots per unit: neighbours end up more than half a
       // unit (64 bytes on x86-64) apart. They share no line when the slot size divides a line;
       // other sizes (40 bytes: 80 apart) may still meet at one line's two ends.
       constexpr std::size_t per_unit = std::bit_floor(unit / sizeof(slot));
       const std::size_t span = next_pow2(cap);
-      if (span - cap <= span / 8 && span >= 2 * per_unit) {
+      if (wanted && span - cap <= span / 8 && span >= 2 * per_unit) {
         const std::size_t units = span / per_unit;
         return {units - 1, static_cast<std::size_t>(std::countr_zero(per_unit)),
                 static_cast<std::size_t>(std::countr_zero(units)), span};
@@ -378,12 +379,6 @@ class bounded_chan final : public chan_state<T, Policy> {
     }
     return {~std::size_t{0}, 0, 63, cap};
   }
-
- public:
-  /// Consecutive indices go to different lines ("Slot placement"; for tests).
-  bool spreads() const noexcept { return spread_.up != 0; }
-
- private:
   slot& at(std::size_t index) const noexcept {
     return buffer_[((index & spread_.mask) << spread_.up) | (index >> spread_.down)];
   }
