@@ -4,6 +4,7 @@
 // checks are lower bounds (a sleep lasted at least its duration).
 #include <array>
 #include <atomic>
+#include <cfenv>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -241,6 +242,50 @@ TEST(PingPong, TwoTasksOnOneWorkerOverAnUnbufferedChannel) {
   });
   EXPECT_EQ(*a.get(), rounds);
   EXPECT_TRUE(*b.get());
+}
+
+// The floating-point control state (rounding mode: x87 control word and MXCSR) belongs to the
+// task, as it belongs to a thread: Boost's jump_fcontext saves and restores it at every switch,
+// and weft's switch (fiber_switch.hpp) goes through jump_fcontext. A switch that skipped it would
+// hand one task's rounding mode to the next. Both switch paths are crossed: the channel hand-off
+// switches straight from task to task, the yield goes through the scheduler. x86-64 only: Boost's
+// ARM64 switch keeps no FPCR per context.
+TEST(Switch, EachTaskKeepsItsOwnRoundingMode) {
+#if defined(__x86_64__)
+  weft::runtime rt(with_workers(1));
+  auto ping = weft::make_chan<int>(0);
+  auto pong = weft::make_chan<int>(0);
+  const int start_mode = std::fegetround();
+  auto a = weft::spawn(rt, [tx = ping.tx, rx = pong.rx]() mutable {
+    std::fesetround(FE_TOWARDZERO);
+    int kept = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (tx.send(i) != weft::status::ok) return -1;
+      if (!rx.recv()) return -2;  // parks: b runs (a direct switch)
+      if (std::fegetround() == FE_TOWARDZERO) ++kept;
+      weft::yield();  // through the scheduler
+      if (std::fegetround() == FE_TOWARDZERO) ++kept;
+    }
+    std::fesetround(FE_TONEAREST);
+    return kept;
+  });
+  auto b = weft::spawn(rt, [tx = pong.tx, rx = ping.rx]() mutable {
+    std::fesetround(FE_UPWARD);
+    int kept = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (!rx.recv()) return -1;  // parks: a runs
+      if (std::fegetround() == FE_UPWARD) ++kept;
+      if (tx.send(i) != weft::status::ok) return -2;
+    }
+    std::fesetround(FE_TONEAREST);
+    return kept;
+  });
+  EXPECT_EQ(*a.get(), 200);
+  EXPECT_EQ(*b.get(), 100);
+  EXPECT_EQ(std::fegetround(), start_mode);  // the calling thread's own state untouched
+#else
+  GTEST_SKIP() << "Boost.Context keeps the FP control state per context only on x86-64";
+#endif
 }
 
 // On one worker the run-next slot is written with plain stores (scheduler.hpp I6). A task that

@@ -21,6 +21,9 @@
 //       switching away and read when it is resumed, so it needs no synchronisation.
 //   I2  `slot` in switch_fiber() holds the context we jump to; on return it holds the context of
 //       whoever jumped back to us (Boost returns it from resume()).
+//   I3  On x86-64 the jump enters Boost's jump_fcontext by `push; jmp`, not `call`
+//       (jump_balanced): Boost leaves by `jmp`, so a `call` would leave one return-stack-buffer
+//       entry behind per switch. Boost's own code still saves, switches and restores.
 // Protocol: one slot per task (task::ctx_) alternates between "the suspended task" (while the
 //   scheduler runs) and "the suspended scheduler" (while the task runs), so the same
 //   `slot = std::move(slot).resume()` works on both sides.
@@ -29,6 +32,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include <boost/context/fiber.hpp>
@@ -103,6 +107,60 @@ inline void tsan_destroy_fiber(void* f) noexcept {
 #endif
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WEFT_DETAIL_BALANCED_JUMP 1
+/// The context a `boost::context::fiber` holds. The class is standard-layout with the context
+/// pointer as its only member (checked below), so the two are pointer-interconvertible.
+inline boost::context::detail::fcontext_t& fcontext_of(boost::context::fiber& f) noexcept {
+  static_assert(std::is_standard_layout_v<boost::context::fiber> &&
+                sizeof(boost::context::fiber) == sizeof(boost::context::detail::fcontext_t));
+  return *reinterpret_cast<boost::context::detail::fcontext_t*>(&f);
+}
+
+/// Boost's `jump_fcontext(to, nullptr)`, entered without a `call`. On x86-64 Boost 1.74 leaves
+/// jump_fcontext with `jmp *%r8`, not `ret`, so every switch that enters it by `call` leaves one
+/// return address on the CPU's return stack buffer that nothing pops: the resumed context's next
+/// `ret`s are then predicted one frame off and miss (two misses per W5 round trip, measured as
+/// ~9-17 ns of ~95, bench/RESULTS.md session 19). Here the return address is pushed by hand and
+/// jump_fcontext is reached by `jmp`, so the buffer stays as the switched-out context left it,
+/// and the resumed context -- which suspended at this same spot -- finds its callers' return
+/// addresses where it expects them. ARM64's jump_fcontext returns with `ret x4`: no fix needed.
+///   - The 128 bytes below the stack pointer (the red zone) may hold the caller's data: the
+///     jump's frame goes below them.
+///   - Every register the SysV ABI lets a call clobber is declared clobbered (the other context
+///     runs in between); the callee-saved ones, MXCSR and the x87 control word come back as
+///     jump_fcontext saved them.
+///   - A context suspended here is resumed only by jump_fcontext, never by ontop_fcontext (no
+///     unwinder walks through this spot: its stack pointer is 128 bytes off what the frame
+///     description says until the jump returns).
+inline boost::context::detail::fcontext_t jump_balanced(boost::context::detail::fcontext_t to) noexcept {
+  void* rdi = to;
+  void* rsi = nullptr;  // transfer_t::data: weft passes nothing through the jump
+  void* rax;
+  void* rdx;
+  asm volatile(
+      "sub $128, %%rsp\n\t"
+      "lea 1f(%%rip), %%rax\n\t"
+      "push %%rax\n\t"
+      "jmp *jump_fcontext@GOTPCREL(%%rip)\n\t"
+      "1:\n\t"
+      "add $128, %%rsp\n\t"
+      : "+D"(rdi), "+S"(rsi), "=a"(rax), "=d"(rdx)
+      :
+      : "rcx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+        "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+#if defined(__AVX512F__)
+        "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
+        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4", "k5", "k6",
+        "k7",
+#endif
+        "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory", "cc");
+  return static_cast<boost::context::detail::fcontext_t>(rax);
+}
+#else
+#define WEFT_DETAIL_BALANCED_JUMP 0
+#endif
+
 /// THE switch: jumps from the context `self` into the one held by `slot` (described by `to`).
 /// Returns when some context jumps back; `slot` then holds that context (I2).
 inline void switch_fiber(boost::context::fiber& slot, fiber_side& self, const fiber_side& to) noexcept {
@@ -112,8 +170,13 @@ inline void switch_fiber(boost::context::fiber& slot, fiber_side& self, const fi
 #if defined(WEFT_DETAIL_TSAN_FIBERS)
   __tsan_switch_to_fiber(to.tsan_fiber_, 0);
 #endif
+#if WEFT_DETAIL_BALANCED_JUMP
+  auto& fctx = fcontext_of(slot);
+  fctx = jump_balanced(std::exchange(fctx, nullptr));  // slot is empty while we are away
+#else
   boost::context::fiber back = std::move(slot).resume();  // slot is empty until the swap
   slot.swap(back);  // a move into an empty slot: no self-check, no unwind of an old context
+#endif
 #if defined(WEFT_DETAIL_ASAN_FIBERS)
   __sanitizer_finish_switch_fiber(self.asan_fake_, nullptr, nullptr);
 #endif
