@@ -126,25 +126,34 @@ inline boost::context::detail::fcontext_t& fcontext_of(boost::context::fiber& f)
 /// and the resumed context -- which suspended at this same spot -- finds its callers' return
 /// addresses where it expects them. ARM64's jump_fcontext returns with `ret x4`: no fix needed.
 ///   - The 128 bytes below the stack pointer (the red zone) may hold the caller's data: the
-///     jump's frame goes below them.
+///     jump's frame goes below them, 16-byte aligned as at a call (jump_fcontext is entered with
+///     the stack pointer 8 off a multiple of 16), whatever the surrounding code's alignment. The
+///     frame's own stack pointer is kept there and restored after the jump.
 ///   - Every register the SysV ABI lets a call clobber is declared clobbered (the other context
 ///     runs in between); the callee-saved ones, MXCSR and the x87 control word come back as
 ///     jump_fcontext saved them.
-///   - A context suspended here is resumed only by jump_fcontext, never by ontop_fcontext (no
-///     unwinder walks through this spot: its stack pointer is 128 bytes off what the frame
-///     description says until the jump returns).
+///   - A context suspended here is resumed by jump_fcontext, or by ontop_fcontext with a function
+///     that returns (Boost's fiber_exit when a task's fiber ends: it runs on this stack as if
+///     called from here, hence the alignment). Never with one that throws (fiber_unwind, for a
+///     destroyed suspended fiber: weft never destroys one, move_into_empty checks): no unwinder
+///     can walk through this spot, whose stack pointer differs from what the frame description
+///     says until the jump returns.
 inline boost::context::detail::fcontext_t jump_balanced(boost::context::detail::fcontext_t to) noexcept {
   void* rdi = to;
   void* rsi = nullptr;  // transfer_t::data: weft passes nothing through the jump
   void* rax;
   void* rdx;
   asm volatile(
-      "sub $128, %%rsp\n\t"
+      "mov %%rsp, %%rcx\n\t"       // the frame's stack pointer
+      "sub $128, %%rsp\n\t"        // past the red zone
+      "and $-16, %%rsp\n\t"
+      "push %%rcx\n\t"             // kept for the way back
+      "sub $8, %%rsp\n\t"          // aligned: the return address comes next, as at a call
       "lea 1f(%%rip), %%rax\n\t"
       "push %%rax\n\t"
       "jmp *jump_fcontext@GOTPCREL(%%rip)\n\t"
-      "1:\n\t"
-      "add $128, %%rsp\n\t"
+      "1:\n\t"                     // resumed: jump_fcontext has popped the return address
+      "mov 8(%%rsp), %%rsp\n\t"
       : "+D"(rdi), "+S"(rsi), "=a"(rax), "=d"(rdx)
       :
       : "rcx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
