@@ -1,6 +1,10 @@
 // The fiber runtime's costs (one worker unless the name says otherwise):
 //   BM_Fiber_Switch          a raw switch_fiber() round trip (into a fiber and back = 2 switches),
 //                            no scheduler: the floor under every task switch
+//   BM_Fiber_SwitchInCalls/<k>  the same round trip, each side switching from inside a call
+//                            chain as a parked task does (shared inner and middle functions, a
+//                            different caller per side: W5's shape without the runtime). k = 0: Boost's
+//                            resume(); k = 1: weft's switch_fiber (fiber_switch.hpp I3)
 //   BM_Task_Yield            a task's yield() with no other task: task -> scheduler -> task
 //   BM_Task_Spawn            spawn(rt, []{}) from inside a task, future dropped, including the
 //                            task's run and recycling (one worker: they run at each yield)
@@ -67,6 +71,95 @@ void BM_Fiber_Switch(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_Fiber_Switch);
+
+// ---- the raw switch under call chains ----
+// Boost 1.74's x86-64 jump_fcontext leaves by `jmp`: entered by `call` (resume()), every switch
+// leaves one return-stack-buffer entry behind and the resumed side's returns are predicted one
+// frame off; switch_fiber enters it by `jmp` (fiber_switch.hpp I3). Both sides here switch
+// from the same inner function called from the same middle one, each side's middle call coming
+// from its own caller: with a balanced buffer the return into the middle function is predicted
+// right and only the return into the two different callers misses; with Boost's call both miss.
+template <bool Weft>
+[[gnu::noinline]] void switch_in_chain(boost::context::fiber& slot, weft::detail::fiber_side& self,
+                                       const weft::detail::fiber_side& to) {
+  if constexpr (Weft) {
+    weft::detail::switch_fiber(slot, self, to);
+  } else {
+    (void)self;
+    (void)to;
+    slot = std::move(slot).resume();
+  }
+  benchmark::ClobberMemory();
+}
+// The shared middle frame: the channel operation that parks (do_recv in W5).
+template <bool Weft>
+[[gnu::noinline]] void chain_middle(boost::context::fiber& slot, weft::detail::fiber_side& self,
+                                    const weft::detail::fiber_side& to) {
+  switch_in_chain<Weft>(slot, self, to);
+  benchmark::ClobberMemory();
+}
+// The two sides' own callers (W5's two task loops).
+template <bool Weft>
+[[gnu::noinline]] void chain_caller_a(boost::context::fiber& slot, weft::detail::fiber_side& self,
+                                      const weft::detail::fiber_side& to) {
+  chain_middle<Weft>(slot, self, to);
+  benchmark::ClobberMemory();
+}
+template <bool Weft>
+[[gnu::noinline]] void chain_caller_b(boost::context::fiber& slot, weft::detail::fiber_side& self,
+                                      const weft::detail::fiber_side& to, std::uint64_t& turns) {
+  chain_middle<Weft>(slot, self, to);
+  ++turns;  // a body unlike chain_caller_a's, so the linker cannot fold the two
+  benchmark::ClobberMemory();
+}
+
+template <bool Weft>
+void switch_in_calls(benchmark::State& state) {
+  namespace ctx = boost::context;
+  bench_stack stack;
+  weft::detail::fiber_side main_side = weft::detail::this_thread_fiber_side();
+  weft::detail::fiber_side fiber_side;
+  fiber_side.stack_lo_ = static_cast<std::byte*>(stack.mem);
+  fiber_side.stack_size_ = bench_stack::size;
+  fiber_side.tsan_fiber_ = weft::detail::tsan_create_fiber();
+  bool done = false;
+  std::uint64_t turns = 0;
+  ctx::fiber slot;
+  void* top = static_cast<char*>(stack.mem) + bench_stack::size;
+  ctx::stack_context sctx;
+  sctx.sp = top;
+  sctx.size = bench_stack::size;
+  struct no_alloc {
+    ctx::stack_context allocate() { std::abort(); }
+    void deallocate(ctx::stack_context&) noexcept {}
+  };
+  slot = ctx::fiber(std::allocator_arg, ctx::preallocated(top, bench_stack::size, sctx), no_alloc{},
+                    [&](ctx::fiber&& back) {
+                      weft::detail::fiber_entered();
+                      slot = std::move(back);
+                      while (!done) chain_caller_b<Weft>(slot, fiber_side, main_side, turns);
+                      weft::detail::fiber_exiting(main_side);
+                      return std::move(slot);
+                    });
+  for (auto _ : state) chain_caller_a<Weft>(slot, main_side, fiber_side);
+  done = true;
+  chain_caller_a<Weft>(slot, main_side, fiber_side);
+  weft::detail::tsan_destroy_fiber(fiber_side.tsan_fiber_);
+  // The fiber's first entry starts it; each later switch into it returns from chain_caller_b.
+  if (turns != static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("lost a switch");
+  state.counters["ns_per_switch"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 2,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+void BM_Fiber_SwitchInCalls(benchmark::State& state) {
+  if (state.range(0) == 1) return switch_in_calls<true>(state);
+#if defined(WEFT_DETAIL_ASAN_FIBERS) || defined(WEFT_DETAIL_TSAN_FIBERS)
+  state.SkipWithError("Boost's plain resume() makes no sanitizer annotations");
+#else
+  switch_in_calls<false>(state);
+#endif
+}
+BENCHMARK(BM_Fiber_SwitchInCalls)->Arg(0)->Arg(1);
 
 // Runs `body(state)` inside one task of the one-worker runtime; the benchmark thread waits.
 template <class Body>
