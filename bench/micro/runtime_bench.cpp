@@ -3,8 +3,9 @@
 //                            no scheduler: the floor under every task switch
 //   BM_Fiber_SwitchInCalls/<k>  the same round trip, each side switching from inside a call
 //                            chain as a parked task does (shared inner and middle functions, a
-//                            different caller per side: W5's shape without the runtime). k = 0: Boost's
-//                            resume(); k = 1: weft's switch_fiber (fiber_switch.hpp I3)
+//                            different caller per side: W5's shape without the runtime).
+//                            k = 0: Boost's resume(); k = 1: weft's switch_fiber (fiber_switch.hpp
+//                            I3)
 //   BM_Task_Yield            a task's yield() with no other task: task -> scheduler -> task
 //   BM_Task_Spawn            spawn(rt, []{}) from inside a task, future dropped, including the
 //                            task's run and recycling (one worker: they run at each yield)
@@ -36,39 +37,61 @@ struct bench_stack {
   ~bench_stack() { std::free(mem); }
 };
 
-void BM_Fiber_Switch(benchmark::State& state) {
-  namespace ctx = boost::context;
+/// A fiber on its own stack that calls `step(*this)` until `done`, for the raw switch
+/// benchmarks; each step switches back to the benchmark loop once. finish() lets it end.
+struct bench_fiber {
   bench_stack stack;
   weft::detail::fiber_side main_side = weft::detail::this_thread_fiber_side();
   weft::detail::fiber_side fiber_side;
-  fiber_side.stack_lo_ = static_cast<std::byte*>(stack.mem);
-  fiber_side.stack_size_ = bench_stack::size;
-  fiber_side.tsan_fiber_ = weft::detail::tsan_create_fiber();
+  boost::context::fiber slot;
   bool done = false;
-  ctx::fiber slot;
-  void* top = static_cast<char*>(stack.mem) + bench_stack::size;
-  ctx::stack_context sctx;
-  sctx.sp = top;
-  sctx.size = bench_stack::size;
-  struct no_alloc {
-    ctx::stack_context allocate() { std::abort(); }
-    void deallocate(ctx::stack_context&) noexcept {}
-  };
-  slot = ctx::fiber(std::allocator_arg, ctx::preallocated(top, bench_stack::size, sctx), no_alloc{},
-                    [&](ctx::fiber&& back) {
-                      weft::detail::fiber_entered();
-                      slot = std::move(back);
-                      while (!done) weft::detail::switch_fiber(slot, fiber_side, main_side);
-                      weft::detail::fiber_exiting(main_side);
-                      return std::move(slot);
-                    });
-  for (auto _ : state) weft::detail::switch_fiber(slot, main_side, fiber_side);
-  done = true;
-  weft::detail::switch_fiber(slot, main_side, fiber_side);
-  weft::detail::tsan_destroy_fiber(fiber_side.tsan_fiber_);
+
+  template <class Step>
+  explicit bench_fiber(Step step) {
+    namespace ctx = boost::context;
+    fiber_side.stack_lo_ = static_cast<std::byte*>(stack.mem);
+    fiber_side.stack_size_ = bench_stack::size;
+    fiber_side.tsan_fiber_ = weft::detail::tsan_create_fiber();
+    void* top = static_cast<char*>(stack.mem) + bench_stack::size;
+    ctx::stack_context sctx;
+    sctx.sp = top;
+    sctx.size = bench_stack::size;
+    struct no_alloc {
+      ctx::stack_context allocate() { std::abort(); }
+      void deallocate(ctx::stack_context&) noexcept {}
+    };
+    slot = ctx::fiber(std::allocator_arg, ctx::preallocated(top, bench_stack::size, sctx),
+                      no_alloc{}, [this, step](ctx::fiber&& back) mutable {
+                        weft::detail::fiber_entered();
+                        slot = std::move(back);
+                        while (!done) step(*this);
+                        weft::detail::fiber_exiting(main_side);
+                        return std::move(slot);
+                      });
+  }
+  bench_fiber(const bench_fiber&) = delete;
+  bench_fiber& operator=(const bench_fiber&) = delete;
+  ~bench_fiber() { weft::detail::tsan_destroy_fiber(fiber_side.tsan_fiber_); }
+
+  void finish() {
+    done = true;
+    weft::detail::switch_fiber(slot, main_side, fiber_side);
+  }
+};
+
+void count_switches(benchmark::State& state) {
   state.counters["ns_per_switch"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * 2,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_Fiber_Switch(benchmark::State& state) {
+  bench_fiber f([](bench_fiber& self) {
+    weft::detail::switch_fiber(self.slot, self.fiber_side, self.main_side);
+  });
+  for (auto _ : state) weft::detail::switch_fiber(f.slot, f.main_side, f.fiber_side);
+  f.finish();
+  count_switches(state);
 }
 BENCHMARK(BM_Fiber_Switch);
 
@@ -115,41 +138,16 @@ template <bool Weft>
 
 template <bool Weft>
 void switch_in_calls(benchmark::State& state) {
-  namespace ctx = boost::context;
-  bench_stack stack;
-  weft::detail::fiber_side main_side = weft::detail::this_thread_fiber_side();
-  weft::detail::fiber_side fiber_side;
-  fiber_side.stack_lo_ = static_cast<std::byte*>(stack.mem);
-  fiber_side.stack_size_ = bench_stack::size;
-  fiber_side.tsan_fiber_ = weft::detail::tsan_create_fiber();
-  bool done = false;
   std::uint64_t turns = 0;
-  ctx::fiber slot;
-  void* top = static_cast<char*>(stack.mem) + bench_stack::size;
-  ctx::stack_context sctx;
-  sctx.sp = top;
-  sctx.size = bench_stack::size;
-  struct no_alloc {
-    ctx::stack_context allocate() { std::abort(); }
-    void deallocate(ctx::stack_context&) noexcept {}
-  };
-  slot = ctx::fiber(std::allocator_arg, ctx::preallocated(top, bench_stack::size, sctx), no_alloc{},
-                    [&](ctx::fiber&& back) {
-                      weft::detail::fiber_entered();
-                      slot = std::move(back);
-                      while (!done) chain_caller_b<Weft>(slot, fiber_side, main_side, turns);
-                      weft::detail::fiber_exiting(main_side);
-                      return std::move(slot);
-                    });
-  for (auto _ : state) chain_caller_a<Weft>(slot, main_side, fiber_side);
-  done = true;
-  chain_caller_a<Weft>(slot, main_side, fiber_side);
-  weft::detail::tsan_destroy_fiber(fiber_side.tsan_fiber_);
-  // The fiber's first entry starts it; each later switch into it returns from chain_caller_b.
+  bench_fiber f([&turns](bench_fiber& self) {
+    chain_caller_b<Weft>(self.slot, self.fiber_side, self.main_side, turns);
+  });
+  for (auto _ : state) chain_caller_a<Weft>(f.slot, f.main_side, f.fiber_side);
+  f.finish();
+  // The first switch into the fiber starts it; each later one, finish()'s too, returns from
+  // chain_caller_b: iterations - 1 + 1.
   if (turns != static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("lost a switch");
-  state.counters["ns_per_switch"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * 2,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  count_switches(state);
 }
 void BM_Fiber_SwitchInCalls(benchmark::State& state) {
   if (state.range(0) == 1) return switch_in_calls<true>(state);

@@ -138,7 +138,8 @@ inline boost::context::detail::fcontext_t& fcontext_of(boost::context::fiber& f)
 ///     destroyed suspended fiber: weft never destroys one, move_into_empty checks): no unwinder
 ///     can walk through this spot, whose stack pointer differs from what the frame description
 ///     says until the jump returns.
-inline boost::context::detail::fcontext_t jump_balanced(boost::context::detail::fcontext_t to) noexcept {
+inline boost::context::detail::fcontext_t jump_balanced(
+    boost::context::detail::fcontext_t to) noexcept {
   void* rdi = to;
   void* rsi = nullptr;  // transfer_t::data: weft passes nothing through the jump
   void* rax;
@@ -160,8 +161,8 @@ inline boost::context::detail::fcontext_t jump_balanced(boost::context::detail::
         "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
 #if defined(__AVX512F__)
         "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
-        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4", "k5", "k6",
-        "k7",
+        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4",
+        "k5", "k6", "k7",
 #endif
         "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory", "cc");
   return static_cast<boost::context::detail::fcontext_t>(rax);
