@@ -142,8 +142,7 @@ inline boost::context::detail::fcontext_t jump_balanced(
     boost::context::detail::fcontext_t to) noexcept {
   void* rdi = to;
   void* rsi = nullptr;  // transfer_t::data: weft passes nothing through the jump
-  void* rax;
-  void* rdx;
+  void* rax;  // transfer_t::fctx: the context that jumped back to us (its data, in rdx, is unused)
   asm volatile(
       "mov %%rsp, %%rcx\n\t"       // the frame's stack pointer
       "sub $128, %%rsp\n\t"        // past the red zone
@@ -155,10 +154,10 @@ inline boost::context::detail::fcontext_t jump_balanced(
       "jmp *jump_fcontext@GOTPCREL(%%rip)\n\t"
       "1:\n\t"                     // resumed: jump_fcontext has popped the return address
       "mov 8(%%rsp), %%rsp\n\t"
-      : "+D"(rdi), "+S"(rsi), "=a"(rax), "=d"(rdx)
+      : "+D"(rdi), "+S"(rsi), "=a"(rax)
       :
-      : "rcx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-        "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+      : "rcx", "rdx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
 #if defined(__AVX512F__)
         "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
         "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4",
