@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include <weft/detail/fiber_switch.hpp>
+#include <weft/detail/switch_call.hpp>
 
 namespace weft::detail {
 
@@ -34,3 +35,29 @@ void fiber_slot_not_empty() noexcept {
 }
 
 }  // namespace weft::detail
+
+#if WEFT_DETAIL_SWITCH_CALL
+// weft_detail_switch_call(a0, a1, a2, a3, fn) (switch_call.hpp): fn(a0, a1, a2, a3) with the
+// argument registers as they came, then back to the caller by `pop; jmp` instead of `ret`.
+// Entered with the stack pointer 8 off a multiple of 16, as every function: 8 more bytes make
+// the call to fn aligned. rcx is free once fn returned (neither an argument nor a result).
+asm(R"(
+  .text
+  .globl weft_detail_switch_call
+  .type weft_detail_switch_call, @function
+  .p2align 4
+weft_detail_switch_call:
+  .cfi_startproc
+  sub $8, %rsp
+  .cfi_adjust_cfa_offset 8
+  call *%r8
+  add $8, %rsp
+  .cfi_adjust_cfa_offset -8
+  pop %rcx
+  .cfi_adjust_cfa_offset -8
+  .cfi_register %rip, %rcx
+  jmp *%rcx
+  .cfi_endproc
+  .size weft_detail_switch_call, .-weft_detail_switch_call
+)");
+#endif

@@ -8,14 +8,18 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <execinfo.h>
+
 #include <gtest/gtest.h>
 
+#include <weft/detail/switch_call.hpp>
 #include <weft/weft.hpp>
 
 #include "support/scale.hpp"
@@ -286,6 +290,97 @@ TEST(Switch, EachTaskKeepsItsOwnRoundingMode) {
 #else
   GTEST_SKIP() << "Boost.Context keeps the FP control state per context only on x86-64";
 #endif
+}
+
+// ---- switch_call (weft/detail/switch_call.hpp): a blocking operation's slow path is called
+// through a trampoline that returns into the caller by a jump ----
+
+namespace {
+std::uintptr_t switch_call_probe(void* a0, void* a1, std::int64_t a2, void* a3) noexcept {
+  // A local the compiler places assuming the ABI's 16-byte stack alignment at the call: a
+  // trampoline that misaligned the stack shows here (and in any SSE spill).
+  alignas(16) volatile unsigned char local[16] = {};
+  local[0] = 1;
+  const bool aligned = reinterpret_cast<std::uintptr_t>(&local[0]) % 16 == 0;
+  return (reinterpret_cast<std::uintptr_t>(a0) ^ reinterpret_cast<std::uintptr_t>(a1) ^
+          static_cast<std::uintptr_t>(a2) ^ reinterpret_cast<std::uintptr_t>(a3)) +
+         (aligned ? 0 : 1);
+}
+
+void* frames_seen[32];
+int frames_n = 0;
+std::uintptr_t switch_call_backtrace(void*, void*, std::int64_t, void*) noexcept {
+  frames_n = backtrace(frames_seen, 32);
+  return 7;
+}
+[[gnu::noinline]] std::uintptr_t call_for_backtrace() {
+  const std::uintptr_t r = weft::detail::switch_call(&switch_call_backtrace, nullptr, nullptr, 0, nullptr);
+  asm volatile("" ::: "memory");  // not a tail call: this frame must be on the stack meanwhile
+  return r;
+}
+}  // namespace
+
+// Every argument register arrives as passed (the largest and the negative values included) and
+// the result comes back, with the stack aligned as at a plain call.
+TEST(SwitchCall, PassesArgumentsAndResultWithAnAlignedStack) {
+  const std::int64_t values[] = {0, 1, -1, std::numeric_limits<std::int64_t>::max(),
+                                 std::numeric_limits<std::int64_t>::min()};
+  for (std::int64_t v : values) {
+    void* p0 = reinterpret_cast<void*>(0x1000);
+    void* p1 = reinterpret_cast<void*>(0x20000);
+    void* p3 = reinterpret_cast<void*>(0x3000000);
+    const std::uintptr_t want = 0x1000u ^ 0x20000u ^ static_cast<std::uintptr_t>(v) ^ 0x3000000u;
+    EXPECT_EQ(weft::detail::switch_call(&switch_call_probe, p0, p1, v, p3), want) << v;
+  }
+}
+
+// The trampoline describes its frame (call-frame information), so an unwinder walks through it
+// to the function that called it: debuggers and profilers see the blocked operation's caller.
+TEST(SwitchCall, AnUnwinderWalksThroughIt) {
+  frames_n = 0;
+  EXPECT_EQ(call_for_backtrace(), 7u);
+  ASSERT_GT(frames_n, 2);
+  const auto* caller = reinterpret_cast<const unsigned char*>(&call_for_backtrace);
+  bool found = false;
+  for (int i = 0; i < frames_n; ++i) {
+    const auto* f = static_cast<const unsigned char*>(frames_seen[i]);
+    if (f > caller && f < caller + 512) found = true;
+  }
+  EXPECT_TRUE(found) << "call_for_backtrace is not among the " << frames_n << " frames";
+}
+
+// Two tasks on one worker block in rendezvous sends and receives (their slow paths go through
+// switch_call) from different call sites, each with its own frame state. A trampoline that kept
+// the return address anywhere but on the calling task's own stack would resume one task in the
+// other's frame: wrong values or a crash.
+TEST(SwitchCall, EachBlockedTaskReturnsToItsOwnCaller) {
+  weft::runtime rt(with_workers(1));
+  auto ping = weft::make_chan<std::uint64_t>(0);
+  auto pong = weft::make_chan<std::uint64_t>(0);
+  constexpr std::uint64_t n = 2000;
+  auto a = weft::spawn(rt, [tx = ping.tx, rx = pong.rx]() mutable {
+    volatile std::uint64_t mine = 0xAAAA;  // this frame's own state, checked after every return
+    std::uint64_t ok = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (tx.send(std::uint64_t{i}) != weft::status::ok) return ok;
+      weft::result<std::uint64_t> r = rx.recv();
+      if (r && *r == 3 * i && mine == 0xAAAA) ++ok;
+    }
+    return ok;
+  });
+  auto b = weft::spawn(rt, [tx = pong.tx, rx = ping.rx]() mutable {
+    volatile std::uint64_t mine = 0xBBBB;
+    std::uint64_t ok = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      weft::result<std::uint64_t> r = rx.recv();
+      if (!r) return ok;
+      if (*r == i && mine == 0xBBBB) ++ok;
+      if (tx.send(*r * 3) != weft::status::ok) return ok;
+    }
+    return ok;
+  });
+  EXPECT_EQ(*a.get(), n);
+  EXPECT_EQ(*b.get(), n);
 }
 
 // On one worker the run-next slot is written with plain stores (scheduler.hpp I6). A task that

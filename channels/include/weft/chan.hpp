@@ -50,6 +50,7 @@
 #include <weft/detail/flavor_rendezvous.hpp>
 #include <weft/detail/flavor_unbounded.hpp>
 #include <weft/detail/source_location.hpp>
+#include <weft/detail/switch_call.hpp>
 #include <weft/detail/trace.hpp>
 #include <weft/status.hpp>
 
@@ -87,6 +88,48 @@ status do_try_send(chan_state<T>* s, T& v) {
     case flavor::special: break;
   }
   return status::closed;
+}
+
+// ---- calling a blocking operation's slow path (it may switch fibers: switch_call.hpp) ----
+
+/// A slow path called through switch_call only when it cannot throw: T's move is all it could
+/// throw from (a throwing move goes back to the caller as an exception).
+template <class T>
+inline constexpr bool slow_by_switch_call = WEFT_DETAIL_SWITCH_CALL && std::is_nothrow_move_constructible_v<T>;
+
+template <class T, class C, status (*Slow)(C&, T&, time_point, context_state*)>
+std::uintptr_t send_slow_erased(void* c, void* v, std::int64_t d, void* ctx) noexcept {
+  return static_cast<std::uintptr_t>(Slow(*static_cast<C*>(c), *static_cast<T*>(v), time_point(time_point::duration(d)),
+                                          static_cast<context_state*>(ctx)));
+}
+/// Slow(c, v, deadline, ctx): a blocking send's wait.
+template <class T, class C, status (*Slow)(C&, T&, time_point, context_state*)>
+[[gnu::always_inline]] inline status call_send_slow(C& c, T& v, time_point deadline, context_state* ctx) {
+  if constexpr (slow_by_switch_call<T>) {
+    return static_cast<status>(switch_call(&send_slow_erased<T, C, Slow>, &c, &v, deadline.time_since_epoch().count(), ctx));
+  } else {
+    return Slow(c, v, deadline, ctx);
+  }
+}
+
+template <class T, class C, result<T> (*Slow)(C&, time_point, context_state*)>
+std::uintptr_t recv_slow_erased(void* out, void* c, std::int64_t d, void* ctx) noexcept {
+  ::new (out) result<T>(Slow(*static_cast<C*>(c), time_point(time_point::duration(d)), static_cast<context_state*>(ctx)));
+  return 0;
+}
+/// Slow(c, deadline, ctx): a blocking receive's wait.
+template <class T, class C, result<T> (*Slow)(C&, time_point, context_state*)>
+[[gnu::always_inline]] inline result<T> call_recv_slow(C& c, time_point deadline, context_state* ctx) {
+  if constexpr (slow_by_switch_call<T>) {
+    alignas(result<T>) unsigned char buf[sizeof(result<T>)];
+    (void)switch_call(&recv_slow_erased<T, C, Slow>, buf, &c, deadline.time_since_epoch().count(), ctx);
+    result<T>& r = *std::launder(reinterpret_cast<result<T>*>(buf));
+    result<T> out(std::move(r));
+    r.~result<T>();
+    return out;
+  } else {
+    return Slow(c, deadline, ctx);
+  }
 }
 
 /// A bounded send's wait (after try_send said full). Out of line, so that do_send's fast paths
@@ -127,7 +170,7 @@ status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) 
       auto* r = static_cast<rendezvous_chan<T>*>(s);
       const status st = r->try_send(v);
       if (st != status::full) return st;
-      return rendezvous_send_slow(*r, v, deadline, ctx);
+      return call_send_slow<T, rendezvous_chan<T>, &rendezvous_send_slow<T>>(*r, v, deadline, ctx);
     }
     case flavor::special: break;
   }
@@ -188,7 +231,7 @@ result<T> do_recv(chan_state<T>* s, time_point deadline, context_state* ctx) {
         result<T> out = r->try_recv();
         if (out.code() != status::empty) return out;
       }
-      return rendezvous_recv_slow(*r, deadline, ctx);
+      return call_recv_slow<T, rendezvous_chan<T>, &rendezvous_recv_slow<T>>(*r, deadline, ctx);
     }
     case flavor::special: {
       auto* c = static_cast<special_chan<T>*>(s);
