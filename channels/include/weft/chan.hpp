@@ -97,16 +97,20 @@ status do_try_send(chan_state<T>* s, T& v) {
 template <class T>
 inline constexpr bool slow_by_switch_call = WEFT_DETAIL_SWITCH_CALL && std::is_nothrow_move_constructible_v<T>;
 
-template <class T, class C, status (*Slow)(C&, T&, time_point, context_state*)>
-std::uintptr_t send_slow_erased(void* c, void* v, std::int64_t d, void* ctx) noexcept {
-  return static_cast<std::uintptr_t>(Slow(*static_cast<C*>(c), *static_cast<T*>(v), time_point(time_point::duration(d)),
-                                          static_cast<context_state*>(ctx)));
-}
-/// Slow(c, v, deadline, ctx): a blocking send's wait.
+/// Slow(c, v, deadline, ctx): a blocking send's wait. Called by switch_call directly: its four
+/// arguments go in the same four integer registers as switch_call_fn's (two references, a
+/// time_point -- one 64-bit count, passed as an integer -- and a pointer) and its status comes
+/// back in the result register's low byte, which is all that is read (x86-64 SysV; the
+/// trampoline only exists there).
 template <class T, class C, status (*Slow)(C&, T&, time_point, context_state*)>
 [[gnu::always_inline]] inline status call_send_slow(C& c, T& v, time_point deadline, context_state* ctx) {
   if constexpr (slow_by_switch_call<T>) {
-    return static_cast<status>(switch_call(&send_slow_erased<T, C, Slow>, &c, &v, deadline.time_since_epoch().count(), ctx));
+    static_assert(std::is_trivially_copyable_v<time_point> && sizeof(time_point) == sizeof(std::int64_t));
+    static_assert(std::is_same_v<std::underlying_type_t<status>, std::uint8_t>);
+    // Through void(*)(): the pointer is only handed to the trampoline, never called as converted.
+    const auto fn = reinterpret_cast<switch_call_fn>(reinterpret_cast<void (*)()>(Slow));
+    const std::uintptr_t r = switch_call(fn, &c, &v, deadline.time_since_epoch().count(), ctx);
+    return static_cast<status>(static_cast<std::uint8_t>(r));
   } else {
     return Slow(c, v, deadline, ctx);
   }
@@ -117,7 +121,9 @@ std::uintptr_t recv_slow_erased(void* out, void* c, std::int64_t d, void* ctx) n
   ::new (out) result<T>(Slow(*static_cast<C*>(c), time_point(time_point::duration(d)), static_cast<context_state*>(ctx)));
   return 0;
 }
-/// Slow(c, deadline, ctx): a blocking receive's wait.
+/// Slow(c, deadline, ctx): a blocking receive's wait. Through a wrapper that constructs the
+/// result in the caller's buffer: how result<T> itself comes back (registers or memory) depends
+/// on T.
 template <class T, class C, result<T> (*Slow)(C&, time_point, context_state*)>
 [[gnu::always_inline]] inline result<T> call_recv_slow(C& c, time_point deadline, context_state* ctx) {
   if constexpr (slow_by_switch_call<T>) {
