@@ -161,8 +161,11 @@ template <class T>
   return w == status::ok ? out : w;
 }
 
+// do_send and do_recv are inlined into the caller's code, so that a slow path called through
+// switch_call returns by its jump straight into the caller's frame (switch_call.hpp): a frame
+// of do_send's own between them would return by `ret` after the switch, and miss.
 template <class T>
-status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) {
+[[gnu::always_inline]] inline status do_send(chan_state<T>* s, T& v, time_point deadline, context_state* ctx) {
   switch (s->kind()) {
     case flavor::bounded: {
       auto* b = static_cast<bounded_chan<T>*>(s);
@@ -227,7 +230,7 @@ result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
 }
 
 template <class T>
-result<T> do_recv(chan_state<T>* s, time_point deadline, context_state* ctx) {
+[[gnu::always_inline]] inline result<T> do_recv(chan_state<T>* s, time_point deadline, context_state* ctx) {
   switch (s->kind()) {
     case flavor::bounded: return ring_recv<T>(static_cast<bounded_chan<T>*>(s), deadline, ctx);
     case flavor::unbounded: return ring_recv<T>(static_cast<unbounded_chan<T>*>(s), deadline, ctx);
@@ -324,11 +327,11 @@ class sender {
   /// Blocks while full. ok | closed. On closed, v is untouched.
   /// Memory ordering: everything before a send that returns ok happens-before the receive that
   /// returns this value.
-  status send(T&& v) {
+  [[gnu::always_inline]] status send(T&& v) {  // inlined: see do_send
     return detail::trace_chan_op(detail::trace_kind::send, s_,
                                  detail::do_send(state("send"), v, detail::no_deadline, nullptr));
   }
-  status send(const T& v) requires std::is_copy_constructible_v<T> {
+  [[gnu::always_inline]] status send(const T& v) requires std::is_copy_constructible_v<T> {
     T c(v);
     return detail::trace_chan_op(detail::trace_kind::send, s_,
                                  detail::do_send(state("send"), c, detail::no_deadline, nullptr));
@@ -427,7 +430,7 @@ class receiver {
 
   /// Blocks until a value or closed-and-drained. ok | closed.
   /// Memory ordering: see sender::send and sender::close.
-  result<T> recv() {
+  [[gnu::always_inline]] result<T> recv() {  // inlined: see do_send
     result<T> r = detail::do_recv(state("recv"), detail::no_deadline, nullptr);
     detail::trace_chan_op(detail::trace_kind::recv, s_, r.code());
     return r;
