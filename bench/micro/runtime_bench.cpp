@@ -3,9 +3,10 @@
 //                            no scheduler: the floor under every task switch
 //   BM_Fiber_SwitchInCalls/<k>  the same round trip, each side switching from inside a call
 //                            chain as a parked task does (shared inner and middle functions, a
-//                            different caller per side: W5's shape without the runtime).
+//                            different loop per side: W5's shape without the runtime).
 //                            k = 0: Boost's resume(); k = 1: weft's switch_fiber (fiber_switch.hpp
-//                            I3)
+//                            I3); k = 2: switch_fiber, the middle function called through
+//                            switch_call (switch_call.hpp: the return into each caller predicted)
 //   BM_Task_Yield            a task's yield() with no other task: task -> scheduler -> task
 //   BM_Task_Spawn            spawn(rt, []{}) from inside a task, future dropped, including the
 //                            task's run and recycling (one worker: they run at each yield)
@@ -16,6 +17,7 @@
 //   BM_Task_SleepFor/<us>    sleep_for(us) in a task; counter overshoot_median_ns (timer accuracy)
 #include <weft/detail/fiber_switch.hpp>
 #include <weft/detail/parker.hpp>
+#include <weft/detail/switch_call.hpp>
 #include <weft/weft.hpp>
 
 #include <benchmark/benchmark.h>
@@ -100,12 +102,16 @@ BENCHMARK(BM_Fiber_Switch);
 // leaves one return-stack-buffer entry behind and the resumed side's returns are predicted one
 // frame off; switch_fiber enters it by `jmp` (fiber_switch.hpp I3). Both sides here switch
 // from the same inner function called from the same middle one, each side's middle call coming
-// from its own caller: with a balanced buffer the return into the middle function is predicted
-// right and only the return into the two different callers misses; with Boost's call both miss.
-template <bool Weft>
+// from its own loop: with a balanced buffer the return into the middle function is predicted
+// right and only the return into the two different loops misses; with Boost's call both miss.
+// Called through switch_call, the middle function returns to the trampoline (one address) and
+// the trampoline jumps into each caller: no return left to miss.
+enum class chain_mode { boost_resume, weft_switch, weft_switch_call };
+
+template <chain_mode M>
 [[gnu::noinline]] void switch_in_chain(boost::context::fiber& slot, weft::detail::fiber_side& self,
                                        const weft::detail::fiber_side& to) {
-  if constexpr (Weft) {
+  if constexpr (M != chain_mode::boost_resume) {
     weft::detail::switch_fiber(slot, self, to);
   } else {
     (void)self;
@@ -114,50 +120,74 @@ template <bool Weft>
   }
   benchmark::ClobberMemory();
 }
-// The shared middle frame: the channel operation that parks (do_recv in W5).
-template <bool Weft>
+// The shared middle frame: the channel operation that parks (the rendezvous send in W5).
+template <chain_mode M>
 [[gnu::noinline]] void chain_middle(boost::context::fiber& slot, weft::detail::fiber_side& self,
                                     const weft::detail::fiber_side& to) {
-  switch_in_chain<Weft>(slot, self, to);
+  switch_in_chain<M>(slot, self, to);
   benchmark::ClobberMemory();
 }
-// The two sides' own callers (W5's two task loops).
-template <bool Weft>
-[[gnu::noinline]] void chain_caller_a(boost::context::fiber& slot, weft::detail::fiber_side& self,
-                                      const weft::detail::fiber_side& to) {
-  chain_middle<Weft>(slot, self, to);
-  benchmark::ClobberMemory();
+std::uintptr_t chain_middle_by_switch_call(void* slot, void* self, std::int64_t, void* to) noexcept {
+  chain_middle<chain_mode::weft_switch_call>(*static_cast<boost::context::fiber*>(slot),
+                                             *static_cast<weft::detail::fiber_side*>(self),
+                                             *static_cast<const weft::detail::fiber_side*>(to));
+  return 0;
 }
-template <bool Weft>
-[[gnu::noinline]] void chain_caller_b(boost::context::fiber& slot, weft::detail::fiber_side& self,
-                                      const weft::detail::fiber_side& to, std::uint64_t& turns) {
-  chain_middle<Weft>(slot, self, to);
-  ++turns;  // a body unlike chain_caller_a's, so the linker cannot fold the two
-  benchmark::ClobberMemory();
+template <chain_mode M>
+[[gnu::always_inline]] inline void call_chain_middle(boost::context::fiber& slot, weft::detail::fiber_side& self,
+                                                     const weft::detail::fiber_side& to) {
+  if constexpr (M == chain_mode::weft_switch_call) {
+    (void)weft::detail::switch_call(&chain_middle_by_switch_call, &slot, &self, 0,
+                                    const_cast<weft::detail::fiber_side*>(&to));
+  } else {
+    chain_middle<M>(slot, self, to);
+  }
+}
+// Each loop's own work before its blocking call (a loop of 2 or 5 turns). The trampoline's jump
+// is predicted from the branch history before it: when the two sides' histories differ (the
+// loop-exit pattern here; in W5 the runtime's own bookkeeping, which alternates between the two
+// tasks), it lands right; with the same work on both sides the history cannot tell them apart
+// and /2 read 2-7 ns per round trip above /1 (Zen 4, session 20).
+[[gnu::always_inline]] inline void inline_work(int times) {
+  volatile int n = times;  // not unrolled: real branches
+  for (int i = 0; i < n; ++i) asm volatile("");
+}
+// The fiber side's loop; the main side's is the benchmark loop (W5's two task loops). Each
+// calls the middle function from its own loop and never returns between switches, so the only
+// return that crosses a switch is the middle function's into the loop, different per side.
+template <chain_mode M>
+[[gnu::noinline]] void chain_loop_b(bench_fiber& f, std::uint64_t& turns) {
+  while (!f.done) {
+    inline_work(5);
+    call_chain_middle<M>(f.slot, f.fiber_side, f.main_side);
+    ++turns;
+  }
 }
 
-template <bool Weft>
+template <chain_mode M>
 void switch_in_calls(benchmark::State& state) {
   std::uint64_t turns = 0;
-  bench_fiber f([&turns](bench_fiber& self) {
-    chain_caller_b<Weft>(self.slot, self.fiber_side, self.main_side, turns);
-  });
-  for (auto _ : state) chain_caller_a<Weft>(f.slot, f.main_side, f.fiber_side);
+  bench_fiber f([&turns](bench_fiber& self) { chain_loop_b<M>(self, turns); });
+  for (auto _ : state) {
+    inline_work(2);
+    call_chain_middle<M>(f.slot, f.main_side, f.fiber_side);
+  }
   f.finish();
   // The first switch into the fiber starts it; each later one, finish()'s too, returns from
-  // chain_caller_b: iterations - 1 + 1.
+  // call_chain_middle in chain_loop_b: iterations - 1 + 1.
   if (turns != static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("lost a switch");
   count_switches(state);
 }
 void BM_Fiber_SwitchInCalls(benchmark::State& state) {
-  if (state.range(0) == 1) return switch_in_calls<true>(state);
+  if (state.range(0) == 1) return switch_in_calls<chain_mode::weft_switch>(state);
+  if (state.range(0) == 2) return switch_in_calls<chain_mode::weft_switch_call>(state);
 #if defined(WEFT_DETAIL_ASAN_FIBERS) || defined(WEFT_DETAIL_TSAN_FIBERS)
   state.SkipWithError("Boost's plain resume() makes no sanitizer annotations");
 #else
-  switch_in_calls<false>(state);
+  switch_in_calls<chain_mode::boost_resume>(state);
 #endif
 }
-BENCHMARK(BM_Fiber_SwitchInCalls)->Arg(0)->Arg(1);
+BENCHMARK(BM_Fiber_SwitchInCalls)->Arg(0)->Arg(1)->Arg(2);
 
 // Runs `body(state)` inside one task of the one-worker runtime; the benchmark thread waits.
 template <class Body>

@@ -297,11 +297,9 @@ TEST(Switch, EachTaskKeepsItsOwnRoundingMode) {
 
 namespace {
 std::uintptr_t switch_call_probe(void* a0, void* a1, std::int64_t a2, void* a3) noexcept {
-  // A local the compiler places assuming the ABI's 16-byte stack alignment at the call: a
-  // trampoline that misaligned the stack shows here (and in any SSE spill).
-  alignas(16) volatile unsigned char local[16] = {};
-  local[0] = 1;
-  const bool aligned = reinterpret_cast<std::uintptr_t>(&local[0]) % 16 == 0;
+  // The stack pointer before the call that entered us (the canonical frame address): the ABI
+  // wants it 16-byte aligned, which a trampoline that pushed an odd number of words breaks.
+  const bool aligned = reinterpret_cast<std::uintptr_t>(__builtin_dwarf_cfa()) % 16 == 0;
   return (reinterpret_cast<std::uintptr_t>(a0) ^ reinterpret_cast<std::uintptr_t>(a1) ^
           static_cast<std::uintptr_t>(a2) ^ reinterpret_cast<std::uintptr_t>(a3)) +
          (aligned ? 0 : 1);
@@ -341,12 +339,18 @@ TEST(SwitchCall, AnUnwinderWalksThroughIt) {
   EXPECT_EQ(call_for_backtrace(), 7u);
   ASSERT_GT(frames_n, 2);
   const auto* caller = reinterpret_cast<const unsigned char*>(&call_for_backtrace);
-  bool found = false;
+  auto in = [](const void* f, const unsigned char* fn, std::size_t size) {
+    return static_cast<const unsigned char*>(f) > fn && static_cast<const unsigned char*>(f) < fn + size;
+  };
+  int at = -1;
   for (int i = 0; i < frames_n; ++i) {
-    const auto* f = static_cast<const unsigned char*>(frames_seen[i]);
-    if (f > caller && f < caller + 512) found = true;
+    if (in(frames_seen[i], caller, 512)) at = i;
   }
-  EXPECT_TRUE(found) << "call_for_backtrace is not among the " << frames_n << " frames";
+  ASSERT_GE(at, 1) << "call_for_backtrace is not among the " << frames_n << " frames";
+#if WEFT_DETAIL_SWITCH_CALL
+  // The frame just below the caller's is the trampoline's, the walk went through it.
+  EXPECT_TRUE(in(frames_seen[at - 1], reinterpret_cast<const unsigned char*>(&weft_detail_switch_call), 32));
+#endif
 }
 
 // Two tasks on one worker block in rendezvous sends and receives (their slow paths go through

@@ -516,9 +516,11 @@ template <bool Exclusive, class T>
 }
 
 /// Blocking send on a rendezvous channel (after try_send said full). Returns ok only once a
-/// receiver has taken v; on any other status v is untouched (I2).
+/// receiver has taken v; on any other status v is untouched (I2). Throws only what T's move
+/// throws (chan.hpp calls it through switch_call when that is nothing).
 template <class T>
-[[gnu::noinline]] status rendezvous_send_slow(rendezvous_chan<T>& c, T& v, time_point deadline, context_state* ctx) {
+[[gnu::noinline]] status rendezvous_send_slow(rendezvous_chan<T>& c, T& v, time_point deadline,
+                                              context_state* ctx) noexcept(std::is_nothrow_move_constructible_v<T>) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
   blocking_note note("send", &c);
   if (d == no_deadline && ctx == nullptr) return rendezvous_send_wait<true>(c, v, d, ctx);
@@ -567,7 +569,8 @@ template <bool Exclusive, class T>
 /// Blocking receive on a rendezvous channel (after try_recv said empty, or recv_may_complete
 /// said it would).
 template <class T>
-[[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline, context_state* ctx) {
+[[gnu::noinline]] result<T> rendezvous_recv_slow(rendezvous_chan<T>& c, time_point deadline,
+                                                 context_state* ctx) noexcept(std::is_nothrow_move_constructible_v<T>) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
   blocking_note note("recv", &c);
   if (d == no_deadline && ctx == nullptr) return rendezvous_recv_wait<true>(c, d, ctx);

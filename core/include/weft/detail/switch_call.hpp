@@ -29,10 +29,10 @@
 // integer result, all in registers (the trampoline passes the argument registers through and
 // keeps no stack arguments in place), noexcept. Callers use it only where the slow path cannot
 // throw (a value type whose move cannot throw); elsewhere they call the slow path directly. The
-// trampoline has call-frame information, so a debugger or profiler walks through it. Off
-// x86-64 ELF with GCC or Clang, switch_call is a plain call. The trampoline's indirect call and
-// jump are not retpolines: weft's fiber switch is not either (Boost's jump_fcontext jumps
-// through a register).
+// trampoline has call-frame information and a frame-pointer frame, so debuggers, profilers and
+// sanitizer reports walk through it. Off x86-64 ELF with GCC or Clang (and under x32 or CET),
+// switch_call is a plain call. The trampoline's indirect call and jump are not retpolines:
+// weft's fiber switch is not either (Boost's jump_fcontext jumps through a register).
 #pragma once
 
 #include <cstdint>
@@ -42,7 +42,10 @@ namespace weft::detail {
 using switch_call_fn = std::uintptr_t (*)(void*, void*, std::int64_t, void*) noexcept;
 }  // namespace weft::detail
 
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+// Not under x32 (untested) nor CET (-fcf-protection: the trampoline's call is never matched by
+// a `ret`, which a shadow stack rejects, and its jump lands on no `endbr64`).
+#if defined(__x86_64__) && !defined(__ILP32__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__CET__)
 #define WEFT_DETAIL_SWITCH_CALL 1
 /// The trampoline (core/src/fiber.cpp): fn(a0, a1, a2, a3), returning to the caller by a jump.
 extern "C" std::uintptr_t weft_detail_switch_call(void* a0, void* a1, std::int64_t a2, void* a3,
