@@ -307,7 +307,9 @@ std::uintptr_t switch_call_probe(void* a0, void* a1, std::int64_t a2, void* a3) 
 
 void* frames_seen[32];
 int frames_n = 0;
-std::uintptr_t switch_call_backtrace(void*, void*, std::int64_t, void*) noexcept {
+// noinline: where switch_call is a plain call, the compiler could otherwise inline it into its
+// caller, whose frame would then be the walk's first.
+[[gnu::noinline]] std::uintptr_t switch_call_backtrace(void*, void*, std::int64_t, void*) noexcept {
   frames_n = backtrace(frames_seen, 32);
   return 7;
 }

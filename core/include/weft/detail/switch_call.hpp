@@ -14,10 +14,13 @@
 // How: the blocking operation's slow path is called through `weft_detail_switch_call` (core/src/
 // fiber.cpp, x86-64 ELF): it calls the slow path (whose own `ret` then comes back to one shared
 // address, predicted whichever task returns), pops the caller's return address and jumps to it.
-// An indirect jump is predicted from the branch history that led to it, which differs between
-// A's and B's paths, so the jump into each task's own loop is predicted. The caller's `call`
-// leaves one return address in the RSB that no `ret` pops: the RSB is a ring, so older entries
-// are overwritten, which costs at most one missed return when the caller's own frames unwind.
+// An indirect jump is predicted from the branch history that led to it; where that history
+// differs between A's and B's paths (W5's does; bench/RESULTS.md session 20 shows a case where
+// it does not, and the jump then costs 2-7 ns more than the missed return), the jump into each
+// task's own code is predicted. The caller enters the trampoline by `push; jmp`, not `call`, so
+// the RSB stays balanced: the return addresses of the caller's own callers stay where their
+// `ret`s expect them (a `call` would leave one entry no `ret` pops, and the caller's next
+// return would be predicted into that stale entry).
 //
 // Where: the unbuffered channel's blocking send and receive (channels/include/weft/chan.hpp,
 // call_send_slow / call_recv_slow), whose waits park and hand off from task to task. Not the
@@ -59,7 +62,38 @@ namespace weft::detail {
 [[gnu::always_inline]] inline std::uintptr_t switch_call(switch_call_fn fn, void* a0, void* a1, std::int64_t a2,
                                                          void* a3) noexcept {
 #if WEFT_DETAIL_SWITCH_CALL
-  return weft_detail_switch_call(a0, a1, a2, a3, fn);
+  // Entered by `push; jmp`, not `call`: no return-stack entry is pushed that the trampoline's
+  // jump back would leave unpopped, so the caller's own callers' returns stay predicted (a
+  // blocking call inside a helper function: its `ret` after the switch hits). As in
+  // fiber_switch.hpp's jump_balanced: the frame goes below the red zone, 16-byte aligned as at
+  // a call, its stack pointer kept there; every call-clobbered register is declared clobbered.
+  // The stack pointer moves below what the caller's frame description says, so the caller is
+  // made to keep a frame pointer (the __builtin_frame_address operand: GCC and Clang then
+  // describe its frame from rbp), and an unwinder walking out of fn finds the caller right.
+  register switch_call_fn r8 asm("r8") = fn;
+  std::uintptr_t rax;
+  asm volatile(
+      "mov %%rsp, %%rax\n\t"
+      "sub $128, %%rsp\n\t"
+      "and $-16, %%rsp\n\t"
+      "push %%rax\n\t"
+      "sub $8, %%rsp\n\t"
+      "lea 1f(%%rip), %%rax\n\t"
+      "push %%rax\n\t"
+      "jmp weft_detail_switch_call@PLT\n\t"
+      "1:\n\t"
+      "mov 8(%%rsp), %%rsp\n\t"
+      : "+D"(a0), "+S"(a1), "+d"(a2), "+c"(a3), "+r"(r8), "=a"(rax)
+      : "g"(__builtin_frame_address(0))
+      : "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+#if defined(__AVX512F__)
+        "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
+        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4",
+        "k5", "k6", "k7",
+#endif
+        "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory", "cc");
+  return rax;
 #else
   return fn(a0, a1, a2, a3);
 #endif
