@@ -37,6 +37,8 @@
 
 #include <boost/context/fiber.hpp>
 
+#include <weft/detail/platform.hpp>
+
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_DETAIL_ASAN_FIBERS 1
 #elif defined(__has_feature)
@@ -156,14 +158,7 @@ inline boost::context::detail::fcontext_t jump_balanced(
       "mov 8(%%rsp), %%rsp\n\t"
       : "+D"(rdi), "+S"(rsi), "=a"(rax)
       :
-      : "rcx", "rdx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-        "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-#if defined(__AVX512F__)
-        "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
-        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4",
-        "k5", "k6", "k7",
-#endif
-        "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory", "cc");
+      : "rcx", "rdx", "r8", "r9", "r10", "r11", WEFT_DETAIL_X86_64_CALL_CLOBBERS_REST);
   return static_cast<boost::context::detail::fcontext_t>(rax);
 }
 #else

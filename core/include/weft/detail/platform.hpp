@@ -5,6 +5,23 @@
 
 #include <cstddef>
 
+// For x86-64 inline asm that leaves for other code and comes back (fiber_switch.hpp's jump,
+// switch_call.hpp's call): the vector, mask and x87 registers a SysV call may clobber, then
+// memory and flags. Each user lists the general-purpose registers itself (some are operands).
+#if defined(__x86_64__) && defined(__AVX512F__)
+#define WEFT_DETAIL_X86_64_CALL_CLOBBERS_REST                                                          \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",   \
+      "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",       \
+      "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", \
+      "k1", "k2", "k3", "k4", "k5", "k6", "k7", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)",    \
+      "st(6)", "st(7)", "memory", "cc"
+#elif defined(__x86_64__)
+#define WEFT_DETAIL_X86_64_CALL_CLOBBERS_REST                                                          \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",   \
+      "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", \
+      "st(7)", "memory", "cc"
+#endif
+
 namespace weft::detail {
 
 // The destructive-interference size used for padding.

@@ -40,13 +40,15 @@
 
 #include <cstdint>
 
+#include <weft/detail/platform.hpp>
+
 namespace weft::detail {
 /// What switch_call can call: four integer arguments, an integer result, no exceptions.
 using switch_call_fn = std::uintptr_t (*)(void*, void*, std::int64_t, void*) noexcept;
 }  // namespace weft::detail
 
-// Not under x32 (untested) nor CET (-fcf-protection: the trampoline's call is never matched by
-// a `ret`, which a shadow stack rejects, and its jump lands on no `endbr64`).
+// Not under x32 (untested) nor CET (-fcf-protection: the trampoline's jump back lands on no
+// `endbr64`; weft's fiber switch does not keep a shadow stack either).
 #if defined(__x86_64__) && !defined(__ILP32__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__CET__)
 #define WEFT_DETAIL_SWITCH_CALL 1
@@ -85,14 +87,7 @@ namespace weft::detail {
       "mov 8(%%rsp), %%rsp\n\t"
       : "+D"(a0), "+S"(a1), "+d"(a2), "+c"(a3), "+r"(r8), "=a"(rax)
       : "g"(__builtin_frame_address(0))
-      : "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-#if defined(__AVX512F__)
-        "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
-        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4",
-        "k5", "k6", "k7",
-#endif
-        "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory", "cc");
+      : "r9", "r10", "r11", WEFT_DETAIL_X86_64_CALL_CLOBBERS_REST);
   return rax;
 #else
   return fn(a0, a1, a2, a3);
