@@ -131,7 +131,7 @@ class rendezvous_chan final : public chan_state<T, Policy> {
 
   /// ok (a waiting receiver took v), full (no receiver waiting), closed. `self`: the calling
   /// select's waiter (never pair with our own other case), or nullptr.
-  status try_send(T& v, const waiter* self = nullptr) {
+  [[gnu::always_inline]] status try_send(T& v, const waiter* self = nullptr) {
     // relaxed: only chooses the path; the claiming CAS takes the entry's frame (P4).
     const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
     if (s != slot_slow) {
@@ -150,7 +150,7 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   }
 
   /// ok (took a waiting sender's value), empty, closed.
-  result<T> try_recv(const waiter* self = nullptr) {
+  [[gnu::always_inline]] result<T> try_recv(const waiter* self = nullptr) {
     // relaxed: as in try_send.
     const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
     if (s != slot_slow) {
@@ -498,7 +498,7 @@ template <bool Exclusive, class T>
     std::uintptr_t s;
     // A task's exclusive wait registers in the idle slot as it switches out (P5).
     if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, false, pk)) {
-      s = w.wait_until(no_deadline);
+      s = w.wait_until_inline(no_deadline);
     } else {
       if (!c.register_sender(f, Exclusive)) {  // a receiver waits, or closed: complete at once
         if (status st = c.try_send(v); st != status::full) return st;
@@ -546,7 +546,7 @@ template <bool Exclusive, class T>
     std::uintptr_t s;
     // A task's exclusive wait registers in the idle slot as it switches out (P5).
     if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, true, pk)) {
-      s = w.wait_until(no_deadline);
+      s = w.wait_until_inline(no_deadline);
     } else {
       if (!c.register_receiver(f, Exclusive)) {  // a sender waits, or closed
         result<T> r = c.try_recv();

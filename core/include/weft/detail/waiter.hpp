@@ -135,7 +135,12 @@ class basic_waiter {
 
   /// Owner side: sleep until the state leaves `waiting` or the deadline passes (then abort).
   /// Returns the final state; if a waker set it, returns only after that waker's wake() (I2).
-  std::uintptr_t wait_until(time_point deadline) noexcept {
+  std::uintptr_t wait_until(time_point deadline) noexcept { return wait_until_inline(deadline); }
+
+  /// wait_until, always inlined: for the task hand-off's wait (rendezvous_*_wait), which runs
+  /// once per switch. Elsewhere the compiler decides (inlining it into every blocking loop made
+  /// a thread's spinning W4 slower by ~40 ns per round trip: bench/RESULTS.md, session 21).
+  [[gnu::always_inline]] std::uintptr_t wait_until_inline(time_point deadline) noexcept {
     std::uintptr_t s;
     for (;;) {
       s = state();
