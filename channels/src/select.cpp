@@ -23,14 +23,13 @@ std::uint64_t seed_rng() noexcept {
 // initial-exec: as the runtime's thread_locals (core/src/scheduler.cpp).
 constinit thread_local std::uint64_t tls_rng [[gnu::tls_model("initial-exec")]] = 0;
 
-// Shuffles order[0..n) (Fisher-Yates) and fires the first case that completes.
+// Tries the cases of order[0..n_chan) in a uniformly random order (shuffle_step) and fires the
+// first that completes. order[] keeps the same entries, permuted.
 std::size_t try_all(select_case* const* cases, std::uint32_t* order, std::size_t n_chan) {
-  for (std::size_t k = n_chan; k > 1; --k) {
-    const std::uint32_t j = random_below(static_cast<std::uint32_t>(k));
-    std::swap(order[k - 1], order[j]);
-  }
-  for (std::size_t k = 0; k < n_chan; ++k) {
-    const std::uint32_t i = order[k];
+  for (std::size_t left = n_chan; left > 0; --left) {
+    const std::uint32_t i = shuffle_step(order, left);
+    // Keep the entries (the engine retries with them): the picked one goes to the freed end.
+    order[left - 1] = i;
     if (cases[i]->try_fire(nullptr)) return i;
   }
   return npos;

@@ -145,6 +145,35 @@ TEST_P(Select, ChoosesUniformlyAmongReadySendAndRecvCasesWhateverTheirPosition) 
   EXPECT_EQ(ready_recv.rx.size(), static_cast<std::size_t>(rounds - counts[0]));
 }
 
+// The channel cases after a timer case (their indices do not start at 0), some never ready:
+// the lazily drawn order must still be uniform among the ready ones, also when the first pick
+// is a case that cannot complete.
+TEST_P(Select, ChoosesUniformlyAmongReadyCasesBehindATimerCaseAndNeverReadyOnes) {
+  const int rounds = static_cast<int>(std::max<std::size_t>(weft::test::scale(3000), 600));
+  auto never = weft::make_chan<int>(0);
+  std::array<weft::chan<int>, 3> ready{weft::make_unbounded_chan<int>(), weft::make_unbounded_chan<int>(),
+                                       weft::make_unbounded_chan<int>()};
+  for (auto& c : ready)
+    for (int k = 0; k < rounds; ++k) ASSERT_EQ(c.tx.try_send(k), status::ok);
+  std::array<int, 3> counts{};
+  int timer_fired = 0;
+  for (int k = 0; k < rounds; ++k) {
+    const std::size_t i = weft::select(weft::on_timeout(1h, [&] { ++timer_fired; }),
+                                       weft::on_recv(ready[0].rx, [](weft::result<int>&&) {}),
+                                       weft::on_recv(never.rx, [](weft::result<int>&&) {}),
+                                       weft::on_recv(ready[1].rx, [](weft::result<int>&&) {}),
+                                       weft::on_recv(ready[2].rx, [](weft::result<int>&&) {}));
+    ASSERT_TRUE(i == 1 || i == 3 || i == 4) << i;
+    ++counts[i == 1 ? 0 : i - 2];
+  }
+  EXPECT_EQ(timer_fired, 0);
+  // 2 degrees of freedom: 28 has p ~ 1e-6.
+  EXPECT_LT(chi_square(counts), 28.0) << counts[0] << " " << counts[1] << " " << counts[2];
+  std::size_t left = 0;
+  for (auto& c : ready) left += c.rx.size();
+  EXPECT_EQ(left, static_cast<std::size_t>(2 * rounds)) << "exactly one value taken per select";
+}
+
 TEST_P(Select, ANonFiringSendCaseSendsNothingAndItsValueIsNotLeaked) {
   leak_check guard;
   {

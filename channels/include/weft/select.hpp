@@ -350,22 +350,35 @@ constexpr std::size_t first_otherwise_index() {
 }
 
 /// The variadic select's inline first pass: every channel case once, in a uniformly random
-/// order (Fisher-Yates), firing the first that completes; returns its index, or n when none
-/// could. The engine (run_select) handles the rest (otherwise, timers, spinning, parking); told
-/// that this pass was done, it skips its own first pass. The same pass as the engine's, without
-/// the virtual calls: this made a select over 4 ready channels 50 -> 31 ns (bench/RESULTS.md).
+/// order, firing the first that completes; returns its index, or n when none could. The engine
+/// (run_select) handles the rest (otherwise, timers, spinning, parking); told that this pass
+/// was done, it skips its own first pass. The same pass as the engine's, without the virtual
+/// calls: this made a select over 4 ready channels 50 -> 31 ns (bench/RESULTS.md).
+/// The order is Fisher-Yates drawn lazily (as shuffle_step): the next case is drawn only when
+/// the one before could not complete, so a select whose first pick is ready draws once, not
+/// m - 1 times with m swaps first (W6 -5 ns/msg, a select over 4 ready channels 30 -> 24 ns:
+/// bench/RESULTS.md session 22). The first pick reads no array when the channel cases come
+/// first (the usual select): the index drawn is the case's index.
 template <std::size_t... I, class... Cases>
 std::size_t select_fast_pass(std::index_sequence<I...>, Cases&... cases) {
   constexpr std::size_t n = sizeof...(Cases);
-  constexpr auto chan_idx = channel_case_indices<Cases...>();
-  auto order = chan_idx;
-  for (std::size_t k = order.size(); k > 1; --k)
-    std::swap(order[k - 1], order[random_below(static_cast<std::uint32_t>(k))]);
-  for (const std::uint32_t want : order) {
-    // Dispatch the run-time index to its case: one comparison per case, no table.
-    if (((want == I && fast_try_case(cases)) || ...)) return want;
+  static constexpr auto chan_idx = channel_case_indices<Cases...>();
+  constexpr std::size_t m = chan_idx.size();
+  // Dispatch a run-time index to its case: one comparison per case, no table.
+  auto try_case = [&](std::uint32_t want) { return ((want == I && fast_try_case(cases)) || ...); };
+  if constexpr (m == 0) {
+    return n;
+  } else {
+    constexpr bool identity = chan_idx[m - 1] == m - 1;  // the m channel cases are 0..m-1
+    auto order = chan_idx;
+    for (std::size_t left = m; left > 0; --left) {
+      const std::uint32_t j = left > 1 ? random_below(static_cast<std::uint32_t>(left)) : 0;
+      const std::uint32_t want = identity && left == m ? j : order[j];
+      order[j] = order[left - 1];
+      if (try_case(want)) return want;
+    }
+    return n;
   }
-  return n;
 }
 
 }  // namespace detail
