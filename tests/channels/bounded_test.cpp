@@ -272,6 +272,66 @@ TEST(BoundedSendLook, ASenderWaitingForABatchTakesEachSingleFreedSlot) {
   }
 }
 
+// A spin-mode receive never registers: it polls the head slot's stamp (recv_peek) until done.
+// It must take values sent while it waits, in order and each once, and see a close that comes
+// while it waits: the peek never shows a value then, only the exact try forced every 64 looks
+// does (without it the receive spins forever).
+TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
+  for (std::size_t cap : {std::size_t{1}, std::size_t{4}, std::size_t{1024}}) {
+    SCOPED_TRACE(::testing::Message() << "capacity " << cap);
+    auto the_chan = weft::make_chan<std::size_t>(cap);
+    auto& tx = the_chan.tx;
+    auto& rx = the_chan.rx;
+    const std::size_t n = std::max<std::size_t>(weft::test::scale(20000), 500);
+    std::atomic<std::size_t> got{0};
+    std::atomic<bool> finished{false};
+    weft::status last = status::ok;
+    std::thread receiver([&] {
+      weft::this_thread::set_wait_strategy(weft::wait_strategy::spin);
+      for (std::size_t i = 0; i < n; ++i) {
+        weft::result<std::size_t> r = rx.recv();
+        ASSERT_TRUE(r) << "value " << i << ": " << static_cast<int>(r.code());
+        ASSERT_EQ(*r, i);
+        got.store(i + 1, std::memory_order_release);
+      }
+      last = rx.recv().code();
+      finished.store(true, std::memory_order_release);
+    });
+    for (std::size_t i = 0; i < n; ++i) {
+      // Every 64th value waits until the receiver has taken everything before it, so the
+      // receive of this one starts on an empty ring (the loop under test).
+      if (i % 64 == 0) {
+        weft::test::wait_until([&] { return got.load(std::memory_order_acquire) == i; },
+                               "the receiver");
+      }
+      ASSERT_EQ(tx.send(std::size_t{i}), status::ok);
+    }
+    weft::test::wait_until([&] { return got.load(std::memory_order_acquire) == n; },
+                           "the receiver taking every value");
+    // Not for correctness: lets the last receive start waiting.
+    weft::test::let_others_block(200us);
+    tx.close();
+    weft::test::wait_until([&] { return finished.load(std::memory_order_acquire); },
+                           "the waiting receive seeing the close");
+    receiver.join();
+    EXPECT_EQ(last, status::closed);
+  }
+}
+
+// ... and a deadline or a context still ends a spin-mode receive.
+TEST(BoundedSpinRecv, ADeadlineOrAContextStillEndsTheWait) {
+  auto the_chan = weft::make_chan<int>(8);
+  std::thread receiver([&] {
+    weft::this_thread::set_wait_strategy(weft::wait_strategy::spin);
+    EXPECT_EQ(the_chan.rx.recv_for(2ms).code(), status::timeout);
+    auto [ctx, cancel] = weft::with_timeout(weft::background(), 2ms);
+    EXPECT_EQ(the_chan.rx.recv(ctx).code(), status::timeout);
+    cancel();
+  });
+  receiver.join();
+  EXPECT_EQ(the_chan.tx.try_send(1), status::ok) << "the channel is still open and empty";
+}
+
 TEST(BoundedSlotPlacement, EveryIndexHasItsOwnSlotForEveryCapacityAndSlotSize) {
   static_assert(sizeof(payload<8>) == 8 && sizeof(payload<16>) == 16 && sizeof(payload<24>) == 24 &&
                 sizeof(payload<40>) == 40 && sizeof(payload<56>) == 56);
