@@ -28,8 +28,6 @@ constinit thread_local std::uint64_t tls_rng [[gnu::tls_model("initial-exec")]] 
 std::size_t try_all(select_case* const* cases, std::uint32_t* order, std::size_t n_chan) {
   for (std::size_t left = n_chan; left > 0; --left) {
     const std::uint32_t i = shuffle_step(order, left);
-    // Keep the entries (the engine retries with them): the picked one goes to the freed end.
-    order[left - 1] = i;
     if (cases[i]->try_fire(nullptr)) return i;
   }
   return npos;

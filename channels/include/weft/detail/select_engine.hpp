@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include <weft/detail/parker.hpp>
 #include <weft/detail/waiter.hpp>
@@ -72,16 +73,15 @@ std::size_t run_select(select_case* const* cases, std::size_t n, waker_entry* en
 /// A fast thread-local random number in [0, bound) (wyrand + Lemire's reduction).
 std::uint32_t random_below(std::uint32_t bound) noexcept;
 
-/// One step of a lazily drawn Fisher-Yates order: picks one of order[0..left) uniformly, moves
-/// order[left - 1] into its place and returns it. Calling it with left = m, m - 1, ..., 1 yields
-/// the m entries in a uniformly random order, drawn one at a time, so a caller that stops at
-/// the first pick that completes pays one draw (none when left is 1), not m - 1 draws and m
-/// swaps before its first try.
+/// One step of a lazily drawn Fisher-Yates order: swaps a uniformly chosen one of
+/// order[0..left) into order[left - 1] and returns it. Calling it with left = m, m - 1, ..., 1
+/// yields the m entries in a uniformly random order, drawn one at a time (order[] stays a
+/// permutation of them), so a caller that stops at the first pick that completes pays one draw
+/// (none when left is 1), not m - 1 draws and m swaps before its first try.
 inline std::uint32_t shuffle_step(std::uint32_t* order, std::size_t left) noexcept {
   const std::uint32_t j = left > 1 ? random_below(static_cast<std::uint32_t>(left)) : 0;
-  const std::uint32_t picked = order[j];
-  order[j] = order[left - 1];
-  return picked;
+  std::swap(order[j], order[left - 1]);
+  return order[left - 1];
 }
 
 }  // namespace weft::detail
