@@ -67,6 +67,13 @@
 //       not be an xchg (seq_cst): release is a plain store on x86-64 and ARM64 (stlr). Once a
 //       thread held the lock after the store, its later loads cannot return the older value
 //       (write-read coherence), so a retry loop through the lock never spins on a stale flag.
+// Hints (cost only, never correctness):
+//   H1  try_send / try_recv ask for the slot's line exclusive (prefetchw) before they read it,
+//       and for a waiting frame's line before they claim it: the claim writes both. A pairing
+//       then costs one trip per line instead of a shared fetch plus an upgrade, and the
+//       frame's trip overlaps the claim (W4 threads -16 ns per round trip, bench/RESULTS.md
+//       session 23). A try_ that finds nobody waiting takes the line from its readers too:
+//       unbuffered channels are polled only by a select's first pass.
 #pragma once
 
 #include <atomic>
@@ -132,10 +139,15 @@ class rendezvous_chan final : public chan_state<T, Policy> {
   /// ok (a waiting receiver took v), full (no receiver waiting), closed. `self`: the calling
   /// select's waiter (never pair with our own other case), or nullptr.
   [[gnu::always_inline]] status try_send(T& v, const waiter* self = nullptr) {
+    // The slot's line is asked for exclusive before it is read: a waiting partner's registering
+    // CAS left it modified in the partner's cache, and a plain load would fetch it shared and
+    // the claim's CAS then upgrade it, two cross-core trips instead of one (H1).
+    prefetch_for_write(&slot_);
     // relaxed: only chooses the path; the claiming CAS takes the entry's frame (P4).
     const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
     if (s != slot_slow) {
       if (!holds_receiver(s)) return status::full;  // idle, or a sender waits: no receiver (F1)
+      prefetch_for_write(frame_in(s));  // H1: the frame's line comes while the claim runs
       if (frame* f = claim(s)) {
         WEFT_INJECT_YIELD();  // partner claimed, value not yet handed over
         give(f->w, f->p, v, true);
@@ -151,10 +163,12 @@ class rendezvous_chan final : public chan_state<T, Policy> {
 
   /// ok (took a waiting sender's value), empty, closed.
   [[gnu::always_inline]] result<T> try_recv(const waiter* self = nullptr) {
+    prefetch_for_write(&slot_);  // H1, as in try_send
     // relaxed: as in try_send.
     const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
     if (s != slot_slow) {
       if (!holds_sender(s)) return status::empty;  // idle, or a receiver waits: no sender (F1)
+      prefetch_for_write(frame_in(s));  // H1
       if (frame* f = claim(s)) {
         WEFT_INJECT_YIELD();  // partner claimed, value not yet taken
         return take(f->w, f->p, true);
