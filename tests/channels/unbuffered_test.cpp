@@ -3,6 +3,8 @@
 // partner that is already waiting.
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -445,6 +447,77 @@ TEST(UnbufferedSlot, UnregisteringAWaitStillInTheSlotFreesIt) {
   ASSERT_TRUE(c.register_receiver(again, true));
   EXPECT_FALSE(again.e.linked);  // the slot is free for the next one
   c.unregister_receiver(again.e);
+}
+
+// ---- the home block (flavor_rendezvous.hpp H2) ---------------------------------------------------
+
+TEST(UnbufferedHome, OneWaitAtATimeHoldsItAndATaskNeverDoes) {
+  rendezvous_chan<int> c;
+  weft::detail::parker& pk = thread_parker();
+  auto* h = c.take_home(pk);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(c.take_home(pk), nullptr);  // held: the next wait uses its stack frame
+  weft::detail::parker other;
+  EXPECT_EQ(c.take_home(other), nullptr);
+  c.put_home();
+  // A task's parker (any non-null owner) never gets it, even when it is free.
+  weft::detail::parker task_pk(reinterpret_cast<weft::detail::task*>(alignof(std::max_align_t)));
+  EXPECT_EQ(c.take_home(task_pk), nullptr);
+  h = c.take_home(other);
+  ASSERT_NE(h, nullptr);
+  c.put_home();
+}
+
+TEST(UnbufferedHome, AWaitInItIsClaimedAndReleasedLikeAFrame) {
+  rendezvous_chan<int> c;
+  auto* h = c.take_home(thread_parker());
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(c.register_receiver(*h, true));
+  EXPECT_TRUE(c.home_in_slot());
+  EXPECT_FALSE(h->e.linked);
+  int v = 17;
+  EXPECT_EQ(c.try_send(v), status::ok);
+  EXPECT_FALSE(c.home_in_slot());
+  EXPECT_EQ(h->w.state(), waiter::selected(0));
+  EXPECT_EQ(rendezvous_chan<int>::finish_recv(h->p).value(), 17);
+  h->w.wait_released();
+  c.put_home();
+  // Rebuilt for the next wait: a sender this time, spilled into the list by a second sender
+  // and then paired from there (a frame like any other, F1).
+  h = c.take_home(thread_parker());
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->w.state(), waiter::waiting);
+  int a = 1, b = 2;
+  h->p.src = &a;
+  ASSERT_TRUE(c.register_sender(*h, true));
+  send_frame second(&b);
+  ASSERT_TRUE(c.register_sender(second, true));
+  EXPECT_TRUE(h->e.linked);
+  EXPECT_FALSE(c.home_in_slot());
+  EXPECT_EQ(c.try_recv().value(), 1);
+  EXPECT_EQ(h->w.state(), waiter::selected(0));
+  rendezvous_chan<int>::finish_send(h->p);
+  h->w.wait_released();
+  c.put_home();
+  EXPECT_EQ(c.try_recv().value(), 2);
+}
+
+TEST(UnbufferedHome, AThreadsBlockingReceiveWaitsInItAndGivesItBack) {
+  rendezvous_chan<int> c;
+  int got = 0;
+  std::thread r([&] { got = weft::detail::rendezvous_recv_slow(c, weft::detail::no_deadline, nullptr).value(); });
+  const auto give_up = clock::now() + 20s;  // only against a hang
+  while (!c.home_in_slot() && clock::now() < give_up) {
+  }
+  ASSERT_TRUE(c.home_in_slot());
+  int v = 23;
+  while (c.try_send(v) != status::ok && clock::now() < give_up) {
+  }
+  r.join();
+  EXPECT_EQ(got, 23);
+  auto* h = c.take_home(thread_parker());  // given back when the receive returned
+  EXPECT_NE(h, nullptr);
+  if (h != nullptr) c.put_home();
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ using weft::result;
 using weft::status;
 using weft::detail::basic_waiter;
 using weft::detail::rendezvous_chan;
+using weft::detail::rendezvous_block;
 using weft::detail::rendezvous_frame;
 
 template <class P>
@@ -27,57 +28,75 @@ using rdv_box = std::optional<rdv<P>>;
 /// Some finite deadline: model_parker turns it into "may time out at any step".
 const time_point some_deadline = time_point(std::chrono::nanoseconds(1));
 
-/// do_send + rendezvous_send_wait. `exclusive`: no deadline (may wait in the slot); else a
-/// deadline that may pass at any step (the lock path; returns timeout with v intact).
+/// do_send + rendezvous_send_wait. `exclusive`: no deadline (may wait in the slot, and in the
+/// channel's home block when it is free: H2); else a deadline that may pass at any step
+/// (the lock path; returns timeout with v intact).
+template <class P>
+status model_send_once(rdv<P>& c, rendezvous_block<payload, P>& f, payload& v, bool exclusive) {
+  f.p.src = &v;
+  if (!c.register_sender(f, exclusive)) return c.try_send(v);
+  const std::uintptr_t s = f.w.wait_until(exclusive ? no_deadline : some_deadline);
+  if (s == basic_waiter<P>::selected(0)) {
+    rdv<P>::finish_send(f.p);
+    return status::ok;
+  }
+  c.unregister_sender(f.e);
+  if (status st = c.try_send(v); st != status::full) return st;
+  return s == basic_waiter<P>::aborted ? status::timeout : status::full;  // the loop's deadline check
+}
 template <class P>
 status model_send(rdv<P>& c, payload& v, typename P::parker& pk, bool exclusive) {
   if (status st = c.try_send(v); st != status::full) return st;
   for (;;) {
-    rendezvous_frame<payload, P> f(pk, exclusive);  // exclusive: a flag wait (waiter P4)
-    f.e.packet = &f.p;
-    f.p.src = &v;
-    if (!c.register_sender(f, exclusive)) {
-      if (status st = c.try_send(v); st != status::full) return st;
-      continue;
+    status st;
+    if (rendezvous_block<payload, P>* h = exclusive ? c.take_home(pk) : nullptr) {
+      st = model_send_once(c, *h, v, exclusive);
+      c.put_home();
+    } else {
+      rendezvous_frame<payload, P> f(pk, exclusive);  // exclusive: a flag wait (waiter P4)
+      st = model_send_once(c, f, v, exclusive);
     }
-    const std::uintptr_t s = f.w.wait_until(exclusive ? no_deadline : some_deadline);
-    if (s == basic_waiter<P>::selected(0)) {
-      rdv<P>::finish_send(f.p);
-      return status::ok;
-    }
-    c.unregister_sender(f.e);
-    if (status st = c.try_send(v); st != status::full) return st;
-    if (s == basic_waiter<P>::aborted) return status::timeout;  // the loop's deadline check
+    if (st != status::full) return st;
   }
 }
 
 /// do_recv + rendezvous_recv_wait; `exclusive` as in model_send. Returns the value, timeout
-/// (-1) or closed (-2).
+/// (-1) or closed (-2); -3: go round again.
+template <class P>
+int model_recv_once(rdv<P>& c, rendezvous_block<payload, P>& f, bool exclusive) {
+  auto value_of = [](result<payload>& r) { return r ? r->v : r.code() == status::closed ? -2 : -3; };
+  if (!c.register_receiver(f, exclusive)) {
+    result<payload> r = c.try_recv();
+    return value_of(r);
+  }
+  const std::uintptr_t s = f.w.wait_until(exclusive ? no_deadline : some_deadline);
+  if (s == basic_waiter<P>::selected(0)) {
+    result<payload> r = rdv<P>::finish_recv(f.p);
+    RL_ASSERT(r);  // payload's move never throws
+    return value_of(r);
+  }
+  c.unregister_receiver(f.e);
+  result<payload> r = c.try_recv();
+  if (r.code() != status::empty) return value_of(r);
+  return s == basic_waiter<P>::aborted ? -1 : -3;
+}
 template <class P>
 int model_recv(rdv<P>& c, typename P::parker& pk, bool exclusive) {
-  auto value_of = [](result<payload>& r) { return r ? r->v : r.code() == status::closed ? -2 : -3; };
   if (c.recv_may_complete()) {
     result<payload> r = c.try_recv();
-    if (r.code() != status::empty) return value_of(r);
+    if (r) return r->v;
+    if (r.code() == status::closed) return -2;
   }
   for (;;) {
-    rendezvous_frame<payload, P> f(pk, exclusive);  // exclusive: a flag wait (waiter P4)
-    f.e.packet = &f.p;
-    if (!c.register_receiver(f, exclusive)) {
-      result<payload> r = c.try_recv();
-      if (r.code() != status::empty) return value_of(r);
-      continue;
+    int got;
+    if (rendezvous_block<payload, P>* h = exclusive ? c.take_home(pk) : nullptr) {
+      got = model_recv_once(c, *h, exclusive);
+      c.put_home();
+    } else {
+      rendezvous_frame<payload, P> f(pk, exclusive);  // exclusive: a flag wait (waiter P4)
+      got = model_recv_once(c, f, exclusive);
     }
-    const std::uintptr_t s = f.w.wait_until(exclusive ? no_deadline : some_deadline);
-    if (s == basic_waiter<P>::selected(0)) {
-      result<payload> r = rdv<P>::finish_recv(f.p);
-      RL_ASSERT(r);  // payload's move never throws
-      return value_of(r);
-    }
-    c.unregister_receiver(f.e);
-    result<payload> r = c.try_recv();
-    if (r.code() != status::empty) return value_of(r);
-    if (s == basic_waiter<P>::aborted) return -1;
+    if (got != -3) return got;
   }
 }
 
@@ -140,6 +159,34 @@ struct rendezvous_slot_two_senders : rl::test_suite<rendezvous_slot_two_senders<
   }
 };
 
+// ---- two exclusive receivers, one sender: the home block goes from one thread's wait to the
+// next with no other order between them than its take and put (H2) ---------------------------
+template <class P>
+struct rendezvous_home_two_receivers : rl::test_suite<rendezvous_home_two_receivers<P>, 3> {
+  payload_cells cells;
+  typename P::parker pk[3];
+  rdv_box<P> c;
+  int got[2] = {0, 0};
+  void before() {
+    g_cells = &cells;
+    c.emplace();
+  }
+  void after() {
+    RL_ASSERT((got[0] == 1 && got[1] == 2) || (got[0] == 2 && got[1] == 1));  // each once
+    c.reset();
+  }
+  void thread(unsigned index) {
+    if (index < 2) {
+      got[index] = model_recv(*c, pk[index], true);
+    } else {
+      for (int i = 1; i <= 2; ++i) {
+        payload v(i);
+        RL_ASSERT(model_send(*c, v, pk[2], true) == status::ok);
+      }
+    }
+  }
+};
+
 // ---- a slot's waiter vs a timed receive (lock path: spill) vs close (F1, F2) ----------------------
 // The exclusive send ends only paired or disconnected; the timed receive may time out at any
 // step; close() may come at any point. The send is ok exactly when the receive got its value; a
@@ -179,6 +226,8 @@ WEFT_MUTATION(m_slot_register, rendezvous_slot_register, relaxed);
 WEFT_MUTATION(m_slot_claim, rendezvous_slot_claim, relaxed);
 WEFT_MUTATION(m_slot_spill, rendezvous_slot_spill, relaxed);
 WEFT_MUTATION(t_waiter_claim, waiter_claim, relaxed);
+WEFT_MUTATION(m_home_take, rendezvous_home_take, relaxed);
+WEFT_MUTATION(m_home_put, rendezvous_home_put, relaxed);
 
 }  // namespace
 
@@ -195,6 +244,12 @@ WEFT_MODEL("mut_rendezvous_slot_claim", "slot claim CAS acquire -> relaxed (rend
            rl::test_result_data_race, rendezvous_slot_pingpong<m_slot_claim>);
 WEFT_MODEL("mut_rendezvous_slot_spill", "slot spill CAS acquire -> relaxed (rendezvous_slot_two_senders)",
            rl::test_result_data_race, rendezvous_slot_two_senders<m_slot_spill>);
+WEFT_MODEL("rendezvous_home_two_receivers", "2 exclusive receivers, 1 sender: the home block changes hands (H2); each value once",
+           test_result_success, rendezvous_home_two_receivers<rl_atomics>);
+WEFT_MODEL("mut_rendezvous_home_take", "home block take CAS acquire -> relaxed (rendezvous_home_two_receivers)",
+           rl::test_result_data_race, rendezvous_home_two_receivers<m_home_take>);
+WEFT_MODEL("mut_rendezvous_home_put", "home block put store release -> relaxed (rendezvous_home_two_receivers)",
+           rl::test_result_data_race, rendezvous_home_two_receivers<m_home_put>);
 WEFT_MODEL("tolerated_waiter_claim", "claim() store release -> relaxed: covered by the packet's ready flag (expected to pass)",
            test_result_success, rendezvous_slot_pingpong<t_waiter_claim>);
 

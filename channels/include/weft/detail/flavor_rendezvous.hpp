@@ -74,6 +74,15 @@
 //       frame's trip overlaps the claim (W4 threads -16 ns per round trip, bench/RESULTS.md
 //       session 23). A try_ that finds nobody waiting takes the line from its readers too:
 //       unbuffered channels are polled only by a select's first pass.
+//   H2  The home block: the channel holds one waiter block (waiter, packet, entry) in the slot's
+//       own line. A thread's exclusive wait (never a task's) that finds it free takes it
+//       (take_home: a CAS on home_busy_), builds it and waits in it instead of in a frame on its
+//       stack, and gives it back once its wait has ended (put_home), that is after its waker
+//       released it (waiter.hpp I2). A claimer of the home's waiter then finds the waiter, the
+//       packet and the wake flag in the line its CAS already holds: a pairing moves one line to
+//       the claimer and back, not the slot's line and then the frame's (W4 threads -50 ns per
+//       round trip, bench/RESULTS.md session 23). To everything else (F1, F2, spill, lists,
+//       close) it is a frame like any other. A wait that finds it taken uses its stack frame.
 #pragma once
 
 #include <atomic>
@@ -109,32 +118,44 @@ struct rendezvous_packet {
   }
 };
 
-/// A blocked send's or receive's waiter, packet and list entry together on one aligned block of
-/// its stack. The waker claims the waiter, writes the packet and sets the waiter's released_;
-/// a thread's exclusive wait spins on released_ (`flag_wait`, waiter.hpp P4) and then reads the
-/// state and the packet: for a value of up to 8 bytes the waiter (24 bytes) and the packet (24)
-/// share the first 64-byte line, so the hand-off moves that one line to the owner. An exclusive
-/// wait reaches its claimer as the frame itself (the slot holds the frame's address, F2), so
-/// the claimer never reads the entry that follows; a list's waker does (prev, next, linked).
+/// A blocked send's or receive's waiter, packet and list entry. The waker claims the waiter,
+/// writes the packet and sets the waiter's released_; a thread's exclusive wait spins on
+/// released_ (`flag_wait`, waiter.hpp P4) and then reads the state and the packet: for a value
+/// of up to 8 bytes the waiter (24 bytes) and the packet (24) lie in one 64-byte line, so the
+/// hand-off moves that one line to the owner. An exclusive wait reaches its claimer as the block
+/// itself (the slot holds the block's address, F2), so the claimer never reads the entry that
+/// follows; a list's waker does (prev, next, linked). A block lives on its waiter's stack (as a
+/// rendezvous_frame) or is the channel's home block (H2).
 template <class T, class Policy = std_atomics>
-struct alignas(cache_line_size) rendezvous_frame {
-  explicit rendezvous_frame(typename Policy::parker& pk, bool flag_wait = false) noexcept : w(pk, flag_wait) {}
-  rendezvous_frame(const rendezvous_frame&) = delete;
-  rendezvous_frame& operator=(const rendezvous_frame&) = delete;
+struct rendezvous_block {
+  explicit rendezvous_block(typename Policy::parker& pk, bool flag_wait = false) noexcept
+      : w(pk, flag_wait) {}
+  rendezvous_block(const rendezvous_block&) = delete;
+  rendezvous_block& operator=(const rendezvous_block&) = delete;
   basic_waiter<Policy> w;
   rendezvous_packet<T, Policy> p;
-  basic_waker_entry<Policy> e{&w, 0, nullptr};
+  basic_waker_entry<Policy> e{&w, 0, &p};
+};
+
+/// A block on its waiter's stack, on lines of its own: the waker's writes and the owner's polls
+/// share no line with the owner's other stack data.
+template <class T, class Policy = std_atomics>
+struct alignas(cache_line_size) rendezvous_frame : rendezvous_block<T, Policy> {
+  using rendezvous_block<T, Policy>::rendezvous_block;
 };
 
 template <class T, class Policy = std_atomics>
 class rendezvous_chan final : public chan_state<T, Policy> {
  public:
   using packet = rendezvous_packet<T, Policy>;
-  using frame = rendezvous_frame<T, Policy>;
+  using frame = rendezvous_block<T, Policy>;  // a stack frame or the home block
   using waiter = basic_waiter<Policy>;
   using waker_entry = basic_waker_entry<Policy>;
 
   rendezvous_chan() noexcept : chan_state<T, Policy>(flavor::rendezvous, 1, 1) {}
+  ~rendezvous_chan() override {
+    if (home_built_) home()->~frame();  // the last handle's release ordered every use before
+  }
 
   /// ok (a waiting receiver took v), full (no receiver waiting), closed. `self`: the calling
   /// select's waiter (never pair with our own other case), or nullptr.
@@ -390,6 +411,34 @@ class rendezvous_chan final : public chan_state<T, Policy> {
     WEFT_INJECT_YIELD();  // the slot looked idle; another waiter may take it before the publish
     return park_task_publish(pk, slot_, reinterpret_cast<std::uintptr_t>(&f) | (receiver ? slot_receiver_bit : 0));
   }
+  /// The home block for an exclusive wait of `pk`'s owner (H2), built for it, or nullptr (a
+  /// task, or another thread's wait holds it: use a stack frame). The caller gives it back with
+  /// put_home once the wait has ended.
+  frame* take_home(typename Policy::parker& pk) noexcept {
+    if (pk.owner_task() != nullptr) return nullptr;
+    // relaxed: a look before the CAS, which decides.
+    if (home_busy_.load(std::memory_order_relaxed)) return nullptr;
+    bool expected = false;
+    // acquire: the last holder's use of the block (its wait, its waker's) happened before ours
+    // (with put_home's release). Failure relaxed: nothing is read through it.
+    if (!home_busy_.compare_exchange_strong(expected, true, Policy::rendezvous_home_take,
+                                            std::memory_order_relaxed))
+      return nullptr;
+    if (home_built_) home()->~frame();  // trivial for the production atomics
+    home_built_ = true;
+    return ::new (static_cast<void*>(home_)) frame(pk, true);
+  }
+  /// The wait that took the home block has ended (its waker released it, waiter.hpp I2).
+  void put_home() noexcept {
+    // release: see take_home.
+    home_busy_.store(false, Policy::rendezvous_home_put);
+  }
+  /// The wait in the slot is the home block's (H2; for tests).
+  bool home_in_slot() const noexcept {
+    // relaxed: a look.
+    const std::uintptr_t s = slot_.load(std::memory_order_relaxed);
+    return s > slot_slow && frame_in(s) == reinterpret_cast<const frame*>(home_);
+  }
   /// A hint: nobody waits in the slot or the lists.
   bool slot_is_idle() const noexcept {
     // relaxed: a hint; the publish CAS decides.
@@ -474,10 +523,17 @@ class rendezvous_chan final : public chan_state<T, Policy> {
     update_receivers_flag();
   }
 
+  frame* home() noexcept { return std::launder(reinterpret_cast<frame*>(home_)); }
+
   template <class U>
   using atomic = typename Policy::template atomic<U>;
-  typename Policy::lock lock_;
-  atomic<std::uintptr_t> slot_{slot_idle};  // F1, F2: idle, slow, or one exclusive waiter's frame
+  // The slot and the home block share the slot's line (H2): a claim of the home's waiter moves
+  // one line, where a stack frame's claim moves two.
+  alignas(cache_line_size) atomic<std::uintptr_t> slot_{slot_idle};  // F1, F2
+  atomic<bool> home_busy_{false};                     // H2: a wait holds the home block
+  bool home_built_ = false;                           // H2: by the holder (and the destructor)
+  alignas(frame) unsigned char home_[sizeof(frame)];  // H2: built by take_home for each wait
+  alignas(cache_line_size) typename Policy::lock lock_;
   basic_waiter_queue<Policy> senders_;    // blocked senders, each entry's packet has src set
   basic_waiter_queue<Policy> receivers_;  // blocked receivers, each entry's packet receives the value
   atomic<bool> closed_{false};
@@ -489,9 +545,40 @@ class rendezvous_chan final : public chan_state<T, Policy> {
 
 namespace weft::detail {
 
+/// Gives the home block back when the wait that took it ends (also by an exception of T's move).
+template <class T>
+struct home_guard {
+  rendezvous_chan<T>& c;
+  ~home_guard() { c.put_home(); }
+};
+
+/// One registration and wait of a blocking send (rendezvous_send_wait) in the block `f` (a stack
+/// frame or the home block): ok or a final status, or full to go round again.
+template <bool Exclusive, class T>
+[[gnu::always_inline]] inline status rendezvous_send_once(rendezvous_chan<T>& c, rendezvous_block<T>& f,
+                                                          T& v, parker& pk, time_point d,
+                                                          context_state* ctx) {
+  waiter& w = f.w;
+  f.p.src = &v;
+  std::uintptr_t s;
+  // A task's exclusive wait registers in the idle slot as it switches out (P5).
+  if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, false, pk)) {
+    s = w.wait_until_inline(no_deadline);
+  } else {
+    if (!c.register_sender(f, Exclusive)) return c.try_send(v);  // a receiver waits, or closed
+    s = Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
+  }
+  if (s == waiter::selected(0)) {  // a receiver is taking v (it unlinked our entry)
+    rendezvous_chan<T>::finish_send(f.p);
+    return status::ok;
+  }
+  c.unregister_sender(f.e);
+  return c.try_send(v);
+}
+
 /// The wait of a blocking send (rendezvous_send_slow). `Exclusive`: no deadline and no context,
-/// so the wait ends only paired or disconnected and may use the channel's slot (F2); the
-/// compiler then drops every deadline and context test.
+/// so the wait ends only paired or disconnected and may use the channel's slot (F2) and a
+/// thread its home block (H2); the compiler then drops every deadline and context test.
 template <bool Exclusive, class T>
 [[gnu::always_inline]] inline status rendezvous_send_wait(rendezvous_chan<T>& c, T& v, time_point d,
                                                           context_state* ctx) {
@@ -503,29 +590,15 @@ template <bool Exclusive, class T>
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
     parker& pk = current_parker();
-    rendezvous_frame<T> f(pk, Exclusive);
-    waiter& w = f.w;
-    rendezvous_packet<T>& p = f.p;
-    waker_entry& e = f.e;
-    e.packet = &p;
-    p.src = &v;
-    std::uintptr_t s;
-    // A task's exclusive wait registers in the idle slot as it switches out (P5).
-    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, false, pk)) {
-      s = w.wait_until_inline(no_deadline);
-    } else {
-      if (!c.register_sender(f, Exclusive)) {  // a receiver waits, or closed: complete at once
-        if (status st = c.try_send(v); st != status::full) return st;
+    if (Exclusive && pk.owner_task() == nullptr) {
+      if (rendezvous_block<T>* h = c.take_home(pk)) {
+        const home_guard<T> g{c};
+        if (status st = rendezvous_send_once<Exclusive>(c, *h, v, pk, d, ctx); st != status::full) return st;
         continue;
       }
-      s = Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     }
-    if (s == waiter::selected(0)) {  // a receiver is taking v (it unlinked our entry)
-      rendezvous_chan<T>::finish_send(p);
-      return status::ok;
-    }
-    c.unregister_sender(e);
-    if (status st = c.try_send(v); st != status::full) return st;
+    rendezvous_frame<T> f(pk, Exclusive);
+    if (status st = rendezvous_send_once<Exclusive>(c, f, v, pk, d, ctx); st != status::full) return st;
   }
 }
 
@@ -541,6 +614,27 @@ template <class T>
   return rendezvous_send_wait<false>(c, v, d, ctx);
 }
 
+/// One registration and wait of a blocking receive (rendezvous_recv_wait) in the block `f`, as
+/// in rendezvous_send_once: the value or a final status, or empty to go round again.
+template <bool Exclusive, class T>
+[[gnu::always_inline]] inline result<T> rendezvous_recv_once(rendezvous_chan<T>& c,
+                                                             rendezvous_block<T>& f, parker& pk,
+                                                             time_point d, context_state* ctx) {
+  waiter& w = f.w;
+  std::uintptr_t s;
+  // A task's exclusive wait registers in the idle slot as it switches out (P5).
+  if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, true, pk)) {
+    s = w.wait_until_inline(no_deadline);
+  } else {
+    if (!c.register_receiver(f, Exclusive)) return c.try_recv();  // a sender waits, or closed
+    s = Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
+  }
+  // empty: the sender's move threw, nothing arrived; wait for the next sender.
+  if (s == waiter::selected(0)) return rendezvous_chan<T>::finish_recv(f.p);
+  c.unregister_receiver(f.e);
+  return c.try_recv();
+}
+
 /// The wait of a blocking receive (rendezvous_recv_slow); `Exclusive` as in rendezvous_send_wait.
 template <bool Exclusive, class T>
 [[gnu::always_inline]] inline result<T> rendezvous_recv_wait(rendezvous_chan<T>& c, time_point d, context_state* ctx) {
@@ -552,30 +646,16 @@ template <bool Exclusive, class T>
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
     parker& pk = current_parker();
-    rendezvous_frame<T> f(pk, Exclusive);
-    waiter& w = f.w;
-    rendezvous_packet<T>& p = f.p;
-    waker_entry& e = f.e;
-    e.packet = &p;
-    std::uintptr_t s;
-    // A task's exclusive wait registers in the idle slot as it switches out (P5).
-    if (Exclusive && pk.owner_task() != nullptr && c.slot_is_idle() && c.park_published(f, true, pk)) {
-      s = w.wait_until_inline(no_deadline);
-    } else {
-      if (!c.register_receiver(f, Exclusive)) {  // a sender waits, or closed
-        result<T> r = c.try_recv();
+    if (Exclusive && pk.owner_task() == nullptr) {
+      if (rendezvous_block<T>* h = c.take_home(pk)) {
+        const home_guard<T> g{c};
+        result<T> r = rendezvous_recv_once<Exclusive>(c, *h, pk, d, ctx);
         if (r.code() != status::empty) return r;
         continue;
       }
-      s = Exclusive ? w.wait_until(no_deadline) : wait_also_on_context(w, d, ctx, [] { return false; });
     }
-    if (s == waiter::selected(0)) {
-      result<T> r = rendezvous_chan<T>::finish_recv(p);
-      if (r.code() != status::empty) return r;
-      continue;  // the sender's move threw: nothing arrived, wait for the next sender
-    }
-    c.unregister_receiver(e);
-    result<T> r = c.try_recv();
+    rendezvous_frame<T> f(pk, Exclusive);
+    result<T> r = rendezvous_recv_once<Exclusive>(c, f, pk, d, ctx);
     if (r.code() != status::empty) return r;
   }
 }

@@ -82,6 +82,10 @@ struct std_atomics {
   static constexpr std::memory_order rendezvous_slot_claim = std::memory_order_acquire;
   /// A lock holder's CAS -> slow that moves the entry into its list, success order (P4).
   static constexpr std::memory_order rendezvous_slot_spill = std::memory_order_acquire;
+  /// take_home()'s CAS false -> true of home_busy_, success order (rendezvous H2).
+  static constexpr std::memory_order rendezvous_home_take = std::memory_order_acquire;
+  /// put_home()'s store of false (rendezvous H2).
+  static constexpr std::memory_order rendezvous_home_put = std::memory_order_release;
 
   // ---- oneshot_state.hpp (the promise/future state word) ----
   /// complete()'s fetch_or(set_bit): publishes the outcome (P1), SB with register (P2).
