@@ -545,12 +545,31 @@ class rendezvous_chan final : public chan_state<T, Policy> {
 
 namespace weft::detail {
 
-/// Gives the home block back when the wait that took it ends (also by an exception of T's move).
+/// Gives the home block back, if the wait took it, when the wait ends (also by an exception of
+/// T's move).
 template <class T>
 struct home_guard {
   rendezvous_chan<T>& c;
-  ~home_guard() { c.put_home(); }
+  bool held;
+  ~home_guard() {
+    if (held) c.put_home();
+  }
 };
+
+/// The block a wait uses: the home block if `Exclusive` and the caller is a thread that finds it
+/// free (H2), else a frame built in `buf` (the caller's stack). One call site for both, so the
+/// wait's code is not compiled twice (that pushed other calls out of line: +49 instructions per
+/// W5 round trip).
+template <bool Exclusive, class T>
+[[gnu::always_inline]] inline rendezvous_block<T>* rendezvous_wait_block(rendezvous_chan<T>& c,
+                                                                         parker& pk, void* buf) noexcept {
+  static_assert(std::is_trivially_destructible_v<rendezvous_frame<T>>,
+                "a frame is left without a destructor");
+  if (Exclusive && pk.owner_task() == nullptr) {
+    if (rendezvous_block<T>* h = c.take_home(pk)) return h;
+  }
+  return ::new (buf) rendezvous_frame<T>(pk, Exclusive);
+}
 
 /// One registration and wait of a blocking send (rendezvous_send_wait) in the block `f` (a stack
 /// frame or the home block): ok or a final status, or full to go round again.
@@ -590,14 +609,9 @@ template <bool Exclusive, class T>
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
     parker& pk = current_parker();
-    if (Exclusive && pk.owner_task() == nullptr) {
-      if (rendezvous_block<T>* h = c.take_home(pk)) {
-        const home_guard<T> g{c};
-        if (status st = rendezvous_send_once<Exclusive>(c, *h, v, pk, d, ctx); st != status::full) return st;
-        continue;
-      }
-    }
-    rendezvous_frame<T> f(pk, Exclusive);
+    alignas(rendezvous_frame<T>) unsigned char buf[sizeof(rendezvous_frame<T>)];
+    rendezvous_block<T>& f = *rendezvous_wait_block<Exclusive>(c, pk, buf);
+    const home_guard<T> g{c, static_cast<void*>(&f) != static_cast<void*>(buf)};
     if (status st = rendezvous_send_once<Exclusive>(c, f, v, pk, d, ctx); st != status::full) return st;
   }
 }
@@ -646,15 +660,9 @@ template <bool Exclusive, class T>
       if (d != no_deadline && clock::now() >= d) return status::timeout;
     }
     parker& pk = current_parker();
-    if (Exclusive && pk.owner_task() == nullptr) {
-      if (rendezvous_block<T>* h = c.take_home(pk)) {
-        const home_guard<T> g{c};
-        result<T> r = rendezvous_recv_once<Exclusive>(c, *h, pk, d, ctx);
-        if (r.code() != status::empty) return r;
-        continue;
-      }
-    }
-    rendezvous_frame<T> f(pk, Exclusive);
+    alignas(rendezvous_frame<T>) unsigned char buf[sizeof(rendezvous_frame<T>)];
+    rendezvous_block<T>& f = *rendezvous_wait_block<Exclusive>(c, pk, buf);
+    const home_guard<T> g{c, static_cast<void*>(&f) != static_cast<void*>(buf)};
     result<T> r = rendezvous_recv_once<Exclusive>(c, f, pk, d, ctx);
     if (r.code() != status::empty) return r;
   }
