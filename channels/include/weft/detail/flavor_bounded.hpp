@@ -272,19 +272,20 @@ class bounded_chan final : public chan_state<T, Policy> {
   /// Consecutive indices go to different lines ("Slot placement"; for tests).
   bool spreads() const noexcept { return spread_.up != 0; }
   /// A hint for spinning receivers: the head slot holds a value. Reads only that slot's stamp
-  /// (the line the sender must write anyway), never tail. When it does, the receive that
-  /// follows will write the slot (its free stamp): its line is fetched writable at once, so
-  /// the upgrade overlaps the receive instead of stalling the caller's next locked instruction
-  /// (weft-spin W3 118 -> 95 ns per round trip, 8 of 8 gated rounds: bench/RESULTS.md session
-  /// 21). Not in try_recv itself: there it gained W3 spin only ~5 ns, and a spinning select
-  /// polling empty channels took their lines from the senders (W6 spin +12.7 ns).
+  /// (the line the sender must write anyway), never tail. The receive that follows will write
+  /// the slot (its free stamp), so every poll asks for the line writable: the poll that sees
+  /// the value then holds it exclusive, and no upgrade stalls the caller's next locked
+  /// instruction. Session 21 issued the prefetchw only once the stamp showed a value (weft-spin
+  /// W3 118 -> 95 ns per round trip, 8 of 8 gated rounds); on every poll it gained another
+  /// 6.8-7.5 ns (6 of 6 gated rounds, twice; W1, W2, W6 no worse: bench/RESULTS.md session
+  /// 23). Not in try_recv itself: there it gained W3 spin only ~5 ns, and a spinning select polling empty channels
+  /// took their lines from the senders (W6 spin +12.7 ns).
   bool recv_peek() const noexcept {
     // relaxed x2: a hint only; try_recv re-reads both with the orderings that matter.
     const std::size_t head = head_.load(std::memory_order_relaxed);
     const slot& s = at(head & (mark_bit_ - 1));
-    if (s.stamp.load(std::memory_order_relaxed) != head + 1) return false;
     prefetch_for_write(&s);
-    return true;
+    return s.stamp.load(std::memory_order_relaxed) == head + 1;
   }
   /// A receive would not return empty. seq_cst loads: P2/P3.
   bool recv_ready() const noexcept {
