@@ -565,6 +565,8 @@ template <bool Exclusive, class T>
                                                                          parker& pk, void* buf) noexcept {
   static_assert(std::is_trivially_destructible_v<rendezvous_frame<T>>,
                 "a frame is left without a destructor");
+  static_assert(std::is_standard_layout_v<rendezvous_frame<T>>,
+                "the caller tells a frame from the home block by its address (block at offset 0)");
   if (Exclusive && pk.owner_task() == nullptr) {
     if (rendezvous_block<T>* h = c.take_home(pk)) return h;
   }

@@ -1,8 +1,9 @@
 // Waker lists: the blocked operations of one side of one channel (or of a context's done()).
 //
-// An entry is a node on the blocked side's stack that points at its waiter and names the case
-// (`op`) it stands for, plus an optional hand-off packet (rendezvous). Entries form an intrusive
-// doubly-linked FIFO list, so registering allocates nothing. `waiter_queue` is the bare list
+// An entry is a node on the blocked side's stack (or in a rendezvous channel's home block,
+// flavor_rendezvous.hpp H2) that points at its waiter and names the case (`op`) it stands for,
+// plus an optional hand-off packet (rendezvous). Entries form an intrusive doubly-linked FIFO
+// list, so registering allocates nothing. `waiter_queue` is the bare list
 // (callers hold some lock); `waker_list` adds its own spin lock and an `is_empty` flag read
 // without the lock, so the fast path of a send or receive never touches the lock when nobody
 // waits.

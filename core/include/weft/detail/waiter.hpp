@@ -1,6 +1,8 @@
 // The waiter: one blocked operation (a send, a recv, a whole select) waiting to be chosen.
 //
-// A waiter lives on the blocked side's stack for the duration of one wait. It is registered in
+// A waiter lives on the blocked side's stack for the duration of one wait (or, for a thread's
+// exclusive rendezvous wait, in its channel's home block: flavor_rendezvous.hpp H2, which reuses
+// the block for the next wait once this one returned, and so relies on I2). It is registered in
 // one or more waker lists (one per select case) through waker entries that point back at it.
 // Whoever makes a case ready (a sender, a receiver, a close, a context cancel) tries to *select*
 // the waiter with one CAS on its state word; the single CAS decides the winner when several
