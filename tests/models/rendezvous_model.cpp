@@ -133,9 +133,14 @@ struct rendezvous_slot_pingpong : rl::test_suite<rendezvous_slot_pingpong<P>, 2>
   }
 };
 
-// ---- two exclusive senders, one receiver: the second spills the first into the list (F1) -------
-template <class P>
-struct rendezvous_slot_two_senders : rl::test_suite<rendezvous_slot_two_senders<P>, 3> {
+// ---- three threads on one channel, every wait exclusive: two do one operation each on one
+// side, the third does two on the other; each value arrives once ------------------------------
+//   two senders, one receiver: the second sender finds the slot taken and, under the lock,
+//     moves the first into the list (spill, F1).
+//   two receivers, one sender: the home block goes from one receiver's wait to the other's with
+//     no other order between them than its take and put (H2).
+template <class P, bool TwoReceivers>
+struct rendezvous_two_on_one_side : rl::test_suite<rendezvous_two_on_one_side<P, TwoReceivers>, 3> {
   payload_cells cells;
   typename P::parker pk[3];
   rdv_box<P> c;
@@ -148,44 +153,26 @@ struct rendezvous_slot_two_senders : rl::test_suite<rendezvous_slot_two_senders<
     RL_ASSERT((got[0] == 1 && got[1] == 2) || (got[0] == 2 && got[1] == 1));  // each once
     c.reset();
   }
-  void thread(unsigned index) {
-    if (index < 2) {
-      payload v(static_cast<int>(index) + 1);
-      RL_ASSERT(model_send(*c, v, pk[index], true) == status::ok);
-    } else {
-      got[0] = model_recv(*c, pk[2], true);
-      got[1] = model_recv(*c, pk[2], true);
-    }
-  }
-};
-
-// ---- two exclusive receivers, one sender: the home block goes from one thread's wait to the
-// next with no other order between them than its take and put (H2) ---------------------------
-template <class P>
-struct rendezvous_home_two_receivers : rl::test_suite<rendezvous_home_two_receivers<P>, 3> {
-  payload_cells cells;
-  typename P::parker pk[3];
-  rdv_box<P> c;
-  int got[2] = {0, 0};
-  void before() {
-    g_cells = &cells;
-    c.emplace();
-  }
-  void after() {
-    RL_ASSERT((got[0] == 1 && got[1] == 2) || (got[0] == 2 && got[1] == 1));  // each once
-    c.reset();
+  void send(int value, unsigned index) {
+    payload v(value);
+    RL_ASSERT(model_send(*c, v, pk[index], true) == status::ok);
   }
   void thread(unsigned index) {
     if (index < 2) {
-      got[index] = model_recv(*c, pk[index], true);
+      if constexpr (TwoReceivers) got[index] = model_recv(*c, pk[index], true);
+      else send(static_cast<int>(index) + 1, index);
     } else {
-      for (int i = 1; i <= 2; ++i) {
-        payload v(i);
-        RL_ASSERT(model_send(*c, v, pk[2], true) == status::ok);
+      for (int i = 0; i < 2; ++i) {
+        if constexpr (TwoReceivers) send(i + 1, index);
+        else got[i] = model_recv(*c, pk[index], true);
       }
     }
   }
 };
+template <class P>
+using rendezvous_slot_two_senders = rendezvous_two_on_one_side<P, false>;
+template <class P>
+using rendezvous_home_two_receivers = rendezvous_two_on_one_side<P, true>;
 
 // ---- a slot's waiter vs a timed receive (lock path: spill) vs close (F1, F2) ----------------------
 // The exclusive send ends only paired or disconnected; the timed receive may time out at any
