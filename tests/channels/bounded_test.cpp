@@ -4,6 +4,7 @@
 #include <chrono>
 #include <initializer_list>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -272,14 +273,30 @@ TEST(BoundedSendLook, ASenderWaitingForABatchTakesEachSingleFreedSlot) {
   }
 }
 
-// A spin-mode receive never registers: it polls the head slot's stamp (recv_peek) until done.
-// It must take values sent while it waits, in order and each once, and see a close that comes
-// while it waits: the peek never shows a value then, only the exact try forced every 64 looks
-// does (without it the receive spins forever).
-TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
+// A spin-mode receive never registers: it polls the head slot (ring_recv_slow's loop: for a T
+// whose move cannot throw try_take_head, otherwise recv_peek then try_recv) until done. It must
+// take values sent while it waits, in order and each once, and see a close that comes while it
+// waits: a look never shows a value then, only the exact try forced every 64 looks does (without
+// it the receive spins forever).
+struct throwing_move_size {  // a move that may throw (it never does): the loop's other branch
+  std::size_t v;
+  explicit throwing_move_size(std::size_t x) : v(x) {}
+  throwing_move_size(throwing_move_size&& o) noexcept(false) : v(o.v) {}
+  throwing_move_size& operator=(throwing_move_size&&) = default;
+};
+static_assert(!std::is_nothrow_move_constructible_v<throwing_move_size>);
+
+template <class T>
+std::size_t value_of(const T& x) {
+  if constexpr (std::is_same_v<T, std::size_t>) return x;
+  else return x.v;
+}
+
+template <class T>
+void spin_recv_takes_values_and_sees_a_close() {
   for (std::size_t cap : {std::size_t{1}, std::size_t{4}, std::size_t{1024}}) {
     SCOPED_TRACE(::testing::Message() << "capacity " << cap);
-    auto the_chan = weft::make_chan<std::size_t>(cap);
+    auto the_chan = weft::make_chan<T>(cap);
     auto& tx = the_chan.tx;
     auto& rx = the_chan.rx;
     const std::size_t n = std::max<std::size_t>(weft::test::scale(20000), 500);
@@ -289,9 +306,9 @@ TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
     std::thread receiver([&] {
       weft::this_thread::set_wait_strategy(weft::wait_strategy::spin);
       for (std::size_t i = 0; i < n; ++i) {
-        weft::result<std::size_t> r = rx.recv();
+        weft::result<T> r = rx.recv();
         ASSERT_TRUE(r) << "value " << i << ": " << static_cast<int>(r.code());
-        ASSERT_EQ(*r, i);
+        ASSERT_EQ(value_of(*r), i);
         got.store(i + 1, std::memory_order_release);
       }
       last = rx.recv().code();
@@ -304,7 +321,7 @@ TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
         weft::test::wait_until([&] { return got.load(std::memory_order_acquire) == i; },
                                "the receiver");
       }
-      ASSERT_EQ(tx.send(std::size_t{i}), status::ok);
+      ASSERT_EQ(tx.send(T{i}), status::ok);
     }
     weft::test::wait_until([&] { return got.load(std::memory_order_acquire) == n; },
                            "the receiver taking every value");
@@ -315,6 +332,76 @@ TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
                            "the waiting receive seeing the close");
     receiver.join();
     EXPECT_EQ(last, status::closed);
+  }
+}
+
+TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
+  spin_recv_takes_values_and_sees_a_close<std::size_t>();
+}
+
+TEST(BoundedSpinRecv, AThrowingMoveTypeTakesTheSameLoopsOtherBranch) {
+  spin_recv_takes_values_and_sees_a_close<throwing_move_size>();
+}
+
+// Several spinning receivers race for each value (a look whose claim loses takes nothing and
+// looks again): every value sent arrives exactly once, each receiver sees every sender's values
+// in order, and a close ends every receive.
+TEST(BoundedSpinRecv, SpinningReceiversTakeEveryValueExactlyOnce) {
+  for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{64}}) {
+    SCOPED_TRACE(::testing::Message() << "capacity " << cap);
+    auto the_chan = weft::make_chan<std::size_t>(cap);
+    constexpr std::size_t senders = 2, receivers = 3;
+    const std::size_t per_sender = std::max<std::size_t>(weft::test::scale(20000), 300);
+    std::vector<std::vector<std::size_t>> got(receivers);
+    std::vector<weft::status> last(receivers, status::ok);
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < receivers; ++k) {
+      threads.emplace_back([&, k, rx = the_chan.rx]() mutable {
+        weft::this_thread::set_wait_strategy(weft::wait_strategy::spin);
+        for (;;) {
+          weft::result<std::size_t> r = rx.recv();
+          if (!r) {
+            last[k] = r.code();
+            return;
+          }
+          got[k].push_back(*r);
+        }
+      });
+    }
+    {
+      std::vector<std::thread> send_threads;
+      for (std::size_t s = 0; s < senders; ++s) {
+        send_threads.emplace_back([&, s, tx = the_chan.tx]() mutable {
+          for (std::size_t i = 0; i < per_sender; ++i) {
+            ASSERT_EQ(tx.send(s * per_sender + i), status::ok);
+          }
+        });
+      }
+      for (auto& t : send_threads) t.join();
+    }
+    the_chan.tx.close();
+    for (auto& t : threads) t.join();
+    std::vector<std::size_t> all;
+    for (std::size_t k = 0; k < receivers; ++k) {
+      EXPECT_EQ(last[k], status::closed) << "receiver " << k;
+      std::size_t prev[senders] = {};
+      bool any[senders] = {};
+      for (std::size_t v : got[k]) {
+        const std::size_t s = v / per_sender;
+        ASSERT_LT(s, senders);
+        if (any[s]) {
+          EXPECT_LT(prev[s], v) << "receiver " << k << " saw sender " << s << " out of order";
+        }
+        prev[s] = v;
+        any[s] = true;
+      }
+      all.insert(all.end(), got[k].begin(), got[k].end());
+    }
+    std::sort(all.begin(), all.end());
+    ASSERT_EQ(all.size(), senders * per_sender) << "a value lost or taken twice";
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      ASSERT_EQ(all[i], i) << "a value lost or taken twice";
+    }
   }
 }
 

@@ -200,17 +200,34 @@ result<T> do_try_recv(chan_state<T>* s) {
   return status::closed;
 }
 
+/// A ring receive's wait (after the first try found the ring empty). Out of line, as
+/// bounded_send_slow; wait_for_ring is inlined here, so a wait is one call deep.
+/// A bounded receive in spin mode with neither deadline nor context (it never registers: only a
+/// value or the close can end it) polls the head slot in a loop of its own and returns the value
+/// it takes straight to the caller. For W3 spin (two threads, two cap-1 channels) the receive's
+/// part of a hop was ~12 ns more than bounded_chan's bare try_recv; this loop halves a round
+/// trip's distance to a minimal ring of the same protocol (bench/tools/w3floor; bench/RESULTS.md,
+/// session 24).
 template <class T, class Flavor>
-result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
-  result<T> out = [&] {
-    // bounded without deadline or context: the inexact first attempt (bounded_chan::try_recv);
-    // the wait below re-checks exactly before blocking. With a deadline or a context the wait
-    // may end before any re-check, so `closed` must be seen here already.
-    if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) return f->try_recv(deadline != no_deadline || ctx != nullptr);
-    else return f->try_recv();
-  }();
-  if (out.code() != status::empty) [[likely]]
-    return out;
+[[gnu::noinline]] result<T> ring_recv_slow(Flavor* f, time_point deadline, context_state* ctx) {
+  if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) {
+    // The strategy first: one thread-local load decides for adaptive threads and tasks.
+    if (this_thread::get_wait_strategy() == wait_strategy::spin && deadline == no_deadline &&
+        ctx == nullptr && !in_task()) {
+      // The exact try_recv at least every 64 looks: it sees a close (a look does not).
+      for (std::uint32_t i = 1;; ++i) {
+        if constexpr (std::is_nothrow_move_constructible_v<T>) {
+          result<T> r = (i & 63) != 0 ? f->try_take_head() : f->try_recv();
+          if (r.code() != status::empty) return r;
+        } else if (f->recv_peek() || (i & 63) == 0) {
+          result<T> r = f->try_recv();
+          if (r.code() != status::empty) return r;
+        }
+        cpu_relax();
+      }
+    }
+  }
+  result<T> out = status::empty;
   auto try_once = [&] {
     out = f->try_recv();
     return out.code() != status::empty;
@@ -227,6 +244,23 @@ result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
   const status w = wait_for_ring(f->receivers(), try_once, [f] { return f->recv_ready(); }, deadline, ctx, "recv", f, poll);
   if (w != status::ok) return w;
   return out;
+}
+
+template <class T, class Flavor>
+result<T> ring_recv(Flavor* f, time_point deadline, context_state* ctx) {
+  result<T> out = [&] {
+    // bounded without deadline or context: the inexact first attempt (bounded_chan::try_recv);
+    // the wait re-checks exactly before blocking. With a deadline or a context the wait may end
+    // before any re-check, so `closed` must be seen here already.
+    if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) {
+      return f->try_recv(deadline != no_deadline || ctx != nullptr);
+    } else {
+      return f->try_recv();
+    }
+  }();
+  if (out.code() != status::empty) [[likely]]
+    return out;
+  return ring_recv_slow<T>(f, deadline, ctx);
 }
 
 template <class T>

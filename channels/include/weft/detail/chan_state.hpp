@@ -199,10 +199,13 @@ std::uintptr_t wait_also_on_context(waiter& w, time_point d, context_state* ctx,
 ///   is_ready: seq_cst re-check after registering (P1 of waker_list.hpp)
 ///   poll:     a cheap hint used while spinning (false: surely not yet; true: try_once now). It
 ///             must return true at least every 64 calls so a spinner notices a close.
+/// Inlined into its callers, which are the out-of-line slow paths (bounded_send_slow,
+/// ring_recv_slow): blocking_note's rule above holds there, and a wait is one call deep.
 template <class TryOnce, class IsReady, class Poll>
-[[gnu::noinline]] status wait_for_ring(waker_list& list, TryOnce&& try_once, IsReady&& is_ready,
-                                       time_point deadline, context_state* ctx, const char* op,
-                                       const auto* object, Poll&& poll) {
+[[gnu::always_inline]] inline status wait_for_ring(waker_list& list, TryOnce&& try_once,
+                                                   IsReady&& is_ready, time_point deadline,
+                                                   context_state* ctx, const char* op,
+                                                   const auto* object, Poll&& poll) {
   const time_point d = ctx != nullptr ? std::min(deadline, context_deadline(ctx)) : deadline;
   if (spin_phase([&] { return poll() && try_once(); }, d, ctx)) return status::ok;
   blocking_note note(op, object);

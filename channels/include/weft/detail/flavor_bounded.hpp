@@ -233,6 +233,33 @@ class bounded_chan final : public chan_state<T, Policy> {
     }
   }
 
+  /// A spinning receive's look (T's move must not throw): takes the head slot's value if its
+  /// stamp shows one; otherwise, or if another receiver's CAS wins, empty at once (no tail read,
+  /// no retry loop: the caller relaxes and looks again, and sees a close through try_recv).
+  [[gnu::always_inline]] result<T> try_take_head() noexcept
+    requires nothrow_move
+  {
+    // relaxed: a guess; the CAS validates it.
+    std::size_t head = head_.load(std::memory_order_relaxed);
+    const std::size_t index = head & (mark_bit_ - 1);
+    slot& s = at(index);
+    prefetch_for_write(&s);  // recv_peek: the claim writes this line
+    // acquire: P1.
+    if (s.stamp.load(Policy::ring_full_stamp_load) != head + 1) return status::empty;
+    const std::size_t next = index + 1 < cap_ ? head + 1 : (head & ~(one_lap_ - 1)) + one_lap_;
+    // seq_cst on success: as try_recv's claim (P2); relaxed on failure: nothing read.
+    if (!head_.compare_exchange_strong(head, next, Policy::ring_head_claim,
+                                       std::memory_order_relaxed)) {
+      return status::empty;
+    }
+    result<T> out(std::move(*s.value()));
+    s.value()->~T();
+    // release: P1, as try_recv.
+    s.stamp.store(head + one_lap_, Policy::ring_free_publish);
+    senders_.notify_one();
+    return out;
+  }
+
   /// A send would not return full (it may still lose a race). seq_cst loads: P2/P3.
   bool send_ready() const noexcept {
     const std::size_t tail = tail_.load(Policy::ring_ready_check);
