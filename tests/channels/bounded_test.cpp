@@ -289,7 +289,13 @@ static_assert(!std::is_nothrow_move_constructible_v<throwing_move_size>);
 template <class T>
 std::size_t value_of(const T& x) {
   if constexpr (std::is_same_v<T, std::size_t>) return x;
+  else if constexpr (std::is_same_v<T, tracked>) return static_cast<std::size_t>(x.value());
   else return x.v;
+}
+template <class T>
+T make_value(std::size_t i) {
+  if constexpr (std::is_same_v<T, tracked>) return tracked(static_cast<int>(i));
+  else return T{i};
 }
 
 template <class T>
@@ -321,7 +327,7 @@ void spin_recv_takes_values_and_sees_a_close() {
         weft::test::wait_until([&] { return got.load(std::memory_order_acquire) == i; },
                                "the receiver");
       }
-      ASSERT_EQ(tx.send(T{i}), status::ok);
+      ASSERT_EQ(tx.send(make_value<T>(i)), status::ok);
     }
     weft::test::wait_until([&] { return got.load(std::memory_order_acquire) == n; },
                            "the receiver taking every value");
@@ -341,6 +347,14 @@ TEST(BoundedSpinRecv, TakesValuesSentWhileWaitingAndSeesACloseWhileWaiting) {
 
 TEST(BoundedSpinRecv, AThrowingMoveTypeTakesTheSameLoopsOtherBranch) {
   spin_recv_takes_values_and_sees_a_close<throwing_move_size>();
+}
+
+// A value the look moves out of its slot is destroyed there: every tracked value lives exactly
+// once, none is left over or destroyed twice.
+TEST(BoundedSpinRecv, ALookDestroysTheValueItMovesOut) {
+  leak_check guard;
+  spin_recv_takes_values_and_sees_a_close<tracked>();
+  EXPECT_EQ(guard.live(), 0);
 }
 
 // Several spinning receivers race for each value (a look whose claim loses takes nothing and

@@ -142,6 +142,72 @@ int blocking_recv(ring<P>& r, typename P::parker& pk) {  // the value, or -1 for
   return v;
 }
 
+// ---- a spinning receive's look (try_take_head) with two receivers and a close -------------------
+// One sender sends 1, 2, 3 through a capacity-1 ring and closes; two receivers take with
+// try_take_head (the spin-mode receive's look: chan.hpp ring_recv_slow) and every fourth look with
+// the exact try_recv, which is what sees the close. Every value arrives exactly once (a look whose
+// CAS loses to the other receiver's takes nothing), each receiver sees increasing values, both
+// end on closed, the slot's reuse does not race with the look that read it, and every payload is
+// destroyed once (the look destroys the value it moved out). With Park the sender blocks on the
+// full ring through the waker list (blocking_send): the look's claim and notify_one must wake it
+// (ring P2), or it stays parked while the receivers spin: Relacy reports a livelock.
+template <class P>
+int look_recv(ring<P>& r) {  // the value, or -1 once closed and drained
+  for (unsigned look = 1;; ++look) {
+    if (look % 4 != 0) {
+      auto x = r.try_take_head();
+      if (x) return x->v;
+      RL_ASSERT(x.code() == status::empty);
+    } else {
+      auto x = r.try_recv();
+      if (x) return x->v;
+      if (x.code() == status::closed) return -1;
+    }
+    rl::yield(1, $);
+  }
+}
+
+template <class P, bool Park>
+struct ring_take_head : rl::test_suite<ring_take_head<P, Park>, 3> {
+  payload_cells cells;
+  ring<P>* r = nullptr;
+  typename P::parker pk;
+  int got[2][3] = {};
+  int n[2] = {};
+  void before() {
+    g_cells = &cells;
+    g_live_payloads = 0;
+    r = new ring<P>(1);
+  }
+  void after() {
+    int seen[3] = {};
+    for (int k = 0; k < 2; ++k)
+      for (int i = 0; i < n[k]; ++i) ++seen[got[k][i] - 1];
+    for (int c : seen) RL_ASSERT(c == 1);
+    RL_ASSERT(r->size() == 0);
+    delete r;
+    RL_ASSERT(g_live_payloads == 0);
+  }
+  void thread(unsigned index) {
+    if (index == 0) {
+      for (int v = 1; v <= 3; ++v) {
+        if constexpr (Park) RL_ASSERT(blocking_send(*r, pk, v));
+        else spin_send(*r, v);
+      }
+      r->close();
+    } else {
+      const unsigned k = index - 1;
+      for (;;) {
+        const int v = look_recv(*r);
+        if (v == -1) break;
+        RL_ASSERT(v >= 1 && v <= 3 && n[k] < 3);
+        if (n[k] > 0) RL_ASSERT(got[k][n[k] - 1] < v);  // FIFO within one receiver
+        got[k][n[k]++] = v;
+      }
+    }
+  }
+};
+
 template <class P>
 struct ring_blocking : rl::test_suite<ring_blocking<P>, 2> {
   payload_cells cells;
@@ -326,63 +392,6 @@ struct ring_cap1_send_close : rl::test_suite<ring_cap1_send_close<P>, 2> {
   }
 };
 
-// ---- a spinning receive's look (try_take_head) with two receivers and a close -------------------
-// One sender sends 1, 2, 3 through a capacity-1 ring and closes; two receivers take with
-// try_take_head (the spin-mode receive's look: chan.hpp ring_recv_slow) and every fourth look with
-// the exact try_recv, which is what sees the close. Every value arrives exactly once (a look whose
-// CAS loses to the other receiver's takes nothing), each receiver sees increasing values, both
-// end on closed, and the slot's reuse does not race with the look that read it.
-template <class P>
-int look_recv(ring<P>& r) {  // the value, or -1 once closed and drained
-  for (unsigned look = 1;; ++look) {
-    if (look % 4 != 0) {
-      auto x = r.try_take_head();
-      if (x) return x->v;
-      RL_ASSERT(x.code() == status::empty);
-    } else {
-      auto x = r.try_recv();
-      if (x) return x->v;
-      if (x.code() == status::closed) return -1;
-    }
-    rl::yield(1, $);
-  }
-}
-
-template <class P>
-struct ring_take_head : rl::test_suite<ring_take_head<P>, 3> {
-  payload_cells cells;
-  ring<P>* r = nullptr;
-  int got[2][3] = {};
-  int n[2] = {};
-  void before() {
-    g_cells = &cells;
-    r = new ring<P>(1);
-  }
-  void after() {
-    int seen[3] = {};
-    for (int k = 0; k < 2; ++k)
-      for (int i = 0; i < n[k]; ++i) ++seen[got[k][i] - 1];
-    for (int c : seen) RL_ASSERT(c == 1);
-    RL_ASSERT(r->size() == 0);
-    delete r;
-  }
-  void thread(unsigned index) {
-    if (index == 0) {
-      for (int v = 1; v <= 3; ++v) spin_send(*r, v);
-      r->close();
-    } else {
-      const unsigned k = index - 1;
-      for (;;) {
-        const int v = look_recv(*r);
-        if (v == -1) break;
-        RL_ASSERT(v >= 1 && v <= 3 && n[k] < 3);
-        if (n[k] > 0) RL_ASSERT(got[k][n[k] - 1] < v);  // FIFO within one receiver
-        got[k][n[k]++] = v;
-      }
-    }
-  }
-};
-
 // ---- mutations: one order weakened each; Relacy must report the failure ------------------------
 
 WEFT_MUTATION(m_value_publish, ring_value_publish, relaxed);
@@ -413,12 +422,17 @@ WEFT_MODEL("ring_mpmc", "bounded ring cap 2, 2 senders 2 receivers, 2 values eac
            test_result_success, ring_mpmc<rl_atomics>);
 WEFT_MODEL("ring_take_head",
            "bounded ring cap 1, 1 sender (3 values, close) vs 2 receivers looking with try_take_head",
-           test_result_success, ring_take_head<rl_atomics>);
+           test_result_success, ring_take_head<rl_atomics, false>);
+WEFT_MODEL("ring_take_head_park",
+           "as ring_take_head, the sender blocking on the full ring: the looks' claims wake it",
+           test_result_success, ring_take_head<rl_atomics, true>);
 WEFT_MODEL("mut_ring_take_head_full_stamp_load", "stamp loads acquire -> relaxed (ring_take_head)",
-           rl::test_result_data_race, ring_take_head<m_full_stamp_load>);
+           rl::test_result_data_race, ring_take_head<m_full_stamp_load, false>);
 WEFT_MODEL("mut_ring_take_head_free_publish",
            "free stamp stores release -> relaxed (ring_take_head)",
-           rl::test_result_data_race, ring_take_head<m_free_publish>);
+           rl::test_result_data_race, ring_take_head<m_free_publish, false>);
+WEFT_MODEL("mut_ring_take_head_claim", "head CAS seq_cst -> acq_rel (ring_take_head_park)",
+           rl::test_result_livelock, ring_take_head<m_head_claim, true>);
 WEFT_MODEL("ring_blocking", "bounded ring cap 1, blocking send/recv of 3 values: no lost wake-up either side",
            test_result_success, ring_blocking<rl_atomics>);
 WEFT_MODEL("ring_two_receivers", "bounded ring cap 1, 2 blocked receivers, 2 values: each woken, one value each",

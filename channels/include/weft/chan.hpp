@@ -211,11 +211,12 @@ result<T> do_try_recv(chan_state<T>* s) {
 template <class T, class Flavor>
 [[gnu::noinline]] result<T> ring_recv_slow(Flavor* f, time_point deadline, context_state* ctx) {
   if constexpr (std::is_same_v<Flavor, bounded_chan<T>>) {
-    // The strategy first: one thread-local load decides for adaptive threads and tasks.
+    // The strategy first: one call (a thread-local read) decides for adaptive threads and tasks.
     if (this_thread::get_wait_strategy() == wait_strategy::spin && deadline == no_deadline &&
         ctx == nullptr && !in_task()) {
-      // The exact try_recv at least every 64 looks: it sees a close (a look does not).
-      for (std::uint32_t i = 1;; ++i) {
+      // The exact try_recv every 64 looks, the first after 32 (as the poll in wait_for_ring
+      // below): it sees a close (a look does not).
+      for (std::uint32_t i = 33;; ++i) {
         if constexpr (std::is_nothrow_move_constructible_v<T>) {
           result<T> r = (i & 63) != 0 ? f->try_take_head() : f->try_recv();
           if (r.code() != status::empty) return r;

@@ -252,6 +252,7 @@ class bounded_chan final : public chan_state<T, Policy> {
                                        std::memory_order_relaxed)) {
       return status::empty;
     }
+    WEFT_INJECT_YIELD();  // claimed, slot not yet freed
     result<T> out(std::move(*s.value()));
     s.value()->~T();
     // release: P1, as try_recv.
