@@ -209,6 +209,9 @@ double run_weft(std::uint64_t n) {
 
 // bounded_chan's own try_send / recv_peek / try_recv in a bare spin loop: the gap to `cas` is
 // the ring's code, the gap to `weft` the blocking layers around it (ring_recv, wait_for_ring).
+// Take: receive with try_take_head instead (the spin-mode receive's look, bare-take): the gap to
+// `cas` is then the send's code and the look's.
+template <bool Take>
 double run_bare(std::uint64_t n) {
   using ring_t = weft::detail::bounded_chan<std::uint64_t>;
   auto a = std::make_unique<ring_t>(1);
@@ -218,7 +221,10 @@ double run_bare(std::uint64_t n) {
   };
   auto recv = [](ring_t& c) -> std::uint64_t {
     for (;;) {
-      if (c.recv_peek()) {
+      if constexpr (Take) {
+        weft::result<std::uint64_t> r = c.try_take_head();
+        if (r) return *r;
+      } else if (c.recv_peek()) {
         weft::result<std::uint64_t> r = c.try_recv();
         if (r) return *r;
       }
@@ -239,41 +245,7 @@ double run_bare(std::uint64_t n) {
       [&] {
         for (std::uint64_t i = 0; i < n; ++i) send(*b, recv(*a) + 1);
       });
-  check_sum("bare", sum, n);
-  return ns;
-}
-
-// As bare, receiving with try_take_head (the spin-mode receive's look): the gap to `cas` is then
-// the send's code and the look's.
-double run_bare_take(std::uint64_t n) {
-  using ring_t = weft::detail::bounded_chan<std::uint64_t>;
-  auto a = std::make_unique<ring_t>(1);
-  auto b = std::make_unique<ring_t>(1);
-  auto send = [](ring_t& c, std::uint64_t v) {
-    while (c.try_send(v) != weft::status::ok) relax();
-  };
-  auto recv = [](ring_t& c) -> std::uint64_t {
-    for (;;) {
-      weft::result<std::uint64_t> r = c.try_take_head();
-      if (r) return *r;
-      relax();
-    }
-  };
-  std::uint64_t sum = 0;
-  const double ns = two_threads(
-      n,
-      [&] {
-        std::uint64_t local = 0;
-        for (std::uint64_t i = 0; i < n; ++i) {
-          send(*a, i);
-          local += recv(*b);
-        }
-        sum = local;
-      },
-      [&] {
-        for (std::uint64_t i = 0; i < n; ++i) send(*b, recv(*a) + 1);
-      });
-  check_sum("bare-take", sum, n);
+  check_sum(Take ? "bare-take" : "bare", sum, n);
   return ns;
 }
 #endif
@@ -335,8 +307,8 @@ int main(int argc, char** argv) {
                              {"first", run_ring<claim::first>, {}},
                              {"plain", run_ring<claim::plain>, {}},
 #ifdef W3FLOOR_WEFT
-                             {"bare", run_bare, {}},
-                             {"bare-take", run_bare_take, {}},
+                             {"bare", run_bare<false>, {}},
+                             {"bare-take", run_bare<true>, {}},
                              {"weft", run_weft, {}},
 #endif
   };
