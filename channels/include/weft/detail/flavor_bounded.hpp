@@ -34,7 +34,9 @@
 //   slot.storage  written only by the sender whose CAS moved `tail` past it, read (moved out and
 //                 destroyed) only by the receiver whose CAS moved `head` past it; the stamp
 //                 hands it over.
-//   head_/tail_   CAS by receivers/senders; tail_ fetch_or by close.
+//   head_/tail_   CAS by receivers (try_recv, and try_take_head: a spin-mode receive's look,
+//                 the same claim, free and wake-up as try_recv's) / senders; tail_ fetch_or by
+//                 close.
 // Orderings:
 //   P1  slot stamp store(release) in the commit  ->  stamp load(acquire) in try_*: the value
 //       (or the freed slot) is visible before the stamp says so.
@@ -306,8 +308,8 @@ class bounded_chan final : public chan_state<T, Policy> {
   /// instruction. Session 21 issued the prefetchw only once the stamp showed a value (weft-spin
   /// W3 118 -> 95 ns per round trip, 8 of 8 gated rounds); on every poll it gained another
   /// 6.8-7.5 ns (6 of 6 gated rounds, twice; W1, W2, W6 no worse: bench/RESULTS.md session
-  /// 23). Not in try_recv itself: there it gained W3 spin only ~5 ns, and a spinning select polling empty channels
-  /// took their lines from the senders (W6 spin +12.7 ns).
+  /// 23). Not in try_recv itself: there it gained W3 spin only ~5 ns, and a spinning select
+  /// polling empty channels took their lines from the senders (W6 spin +12.7 ns).
   bool recv_peek() const noexcept {
     // relaxed x2: a hint only; try_recv re-reads both with the orderings that matter.
     const std::size_t head = head_.load(std::memory_order_relaxed);
